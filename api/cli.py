@@ -1,0 +1,154 @@
+"""The `xingpei` command: import, export, demo data, synthetic catalogues and the web server."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.config import Settings, get_settings
+from api.database import open_database
+from models.catalogue import KIND_LABELS, iter_records, upsert_records, validate_rows
+from models.database import make_session_factory
+from models.interchange import file_format, read_rows, write_records
+from models.records import RECORD_TYPES, RecordKind
+from models.row_errors import ImportRejected
+
+app = typer.Typer(help="星配：楼宇、企业与应用场景的供需匹配。", no_args_is_help=True, add_completion=False)
+err = Console(stderr=True)
+PROGRESS_THRESHOLD = 2000
+"""Files with at least this many rows show a progress bar."""
+
+
+class Kind(StrEnum):
+    """The record kinds a file may hold."""
+
+    buildings = "buildings"
+    enterprises = "enterprises"
+    scenarios = "scenarios"
+
+
+def _sessions(settings: Settings) -> sessionmaker[Session]:
+    """Open (and migrate) the configured database."""
+    return make_session_factory(open_database(settings))
+
+
+def _progress(enabled: bool) -> Progress:
+    """A progress display on standard error, shown only for large files."""
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, disable=not enabled, transient=True,
+    )
+
+
+@app.command("import")
+def import_command(
+    kind: Annotated[Kind, typer.Argument(help="记录类型")],
+    file: Annotated[Path, typer.Argument(help=".jsonl、.csv 或 .xlsx 文件", exists=True, dir_okay=False)],
+) -> None:
+    """Import a file all-or-nothing: any bad row rejects the file and every bad row is listed."""
+    record_kind: RecordKind = kind.value
+    data = file.read_bytes()
+    rows, errors = read_rows(data, file.name, RECORD_TYPES[record_kind])
+    with _progress(len(rows) >= PROGRESS_THRESHOLD) as progress:
+        checking = progress.add_task("校验", total=len(rows))
+        records, row_problems = validate_rows(record_kind, rows, lambda n: progress.advance(checking, n))
+        errors.extend(row_problems)
+        if errors:
+            rejected = ImportRejected(errors)
+            typer.echo(f"{rejected}（{file.name}）", err=True)
+            for error in rejected.errors:
+                typer.echo(f"  {error}", err=True)
+            raise typer.Exit(1)
+        writing = progress.add_task("写入", total=len(records))
+        with _sessions(get_settings()).begin() as session:
+            report = upsert_records(session, record_kind, records, lambda n: progress.advance(writing, n))
+    typer.echo(report.summary())
+
+
+@app.command("export")
+def export_command(
+    kind: Annotated[Kind, typer.Argument(help="记录类型")],
+    file: Annotated[Path, typer.Argument(help="目标文件：.jsonl、.csv 或 .xlsx", dir_okay=False)],
+    chinese: Annotated[bool, typer.Option("--chinese", help="CSV/Excel 使用中文表头和中文取值")] = False,
+) -> None:
+    """Export every record of a kind, in the format the file name's suffix names."""
+    record_kind: RecordKind = kind.value
+    try:
+        file_format(file.name)
+    except ValueError as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(2) from None
+    with _sessions(get_settings())() as session:
+        records = iter_records(session, record_kind)
+        written = write_records(records, file, RECORD_TYPES[record_kind], chinese=chinese)
+    typer.echo(f"已导出{KIND_LABELS[record_kind]} {written} 条到 {file}")
+
+
+@app.command("gen")
+def gen_command(
+    kind: Annotated[Kind, typer.Argument(help="记录类型")],
+    count: Annotated[int, typer.Argument(min=1, help="生成多少条")],
+    file: Annotated[Path, typer.Argument(help="目标文件：.jsonl、.csv 或 .xlsx", dir_okay=False)],
+    seed: Annotated[int, typer.Option(help="随机种子：相同种子生成相同数据")] = 1,
+) -> None:
+    """Write a synthetic catalogue of any size in the interchange formats (for scale tests)."""
+    from models.demo.generate import GENERATORS
+
+    record_kind: RecordKind = kind.value
+    record_type = RECORD_TYPES[record_kind]
+    records = (record_type.model_validate(values) for values in GENERATORS[record_kind](count, seed))
+    written = write_records(records, file, record_type)
+    typer.echo(f"已生成{KIND_LABELS[record_kind]} {written} 条到 {file}")
+
+
+def _serve(settings: Settings, host: str | None, port: int | None) -> None:
+    """Run the web app with uvicorn."""
+    from api.app import create_app
+
+    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[str | None, typer.Option(help="监听地址")] = None,
+    port: Annotated[int | None, typer.Option(help="监听端口")] = None,
+) -> None:
+    """Serve whatever database is configured."""
+    _serve(get_settings(), host, port)
+
+
+@app.command("demo")
+def demo_command(
+    host: Annotated[str | None, typer.Option(help="监听地址")] = None,
+    port: Annotated[int | None, typer.Option(help="监听端口")] = None,
+    serve: Annotated[bool, typer.Option(help="装载后启动网页服务")] = True,
+) -> None:
+    """Load the bundled Chongqing demo catalogue if the database is empty, then serve."""
+    from models.demo.bundle import catalogue_is_empty, load_demo
+
+    settings = get_settings()
+    with _sessions(settings).begin() as session:
+        if catalogue_is_empty(session):
+            for report in load_demo(session):
+                typer.echo(report.summary())
+        else:
+            typer.echo("数据库中已有数据，跳过演示数据装载")
+    if serve:
+        _serve(settings, host, port)
+
+
+def main() -> None:
+    """Entry point that turns configuration errors into a clear message."""
+    try:
+        app()
+    except ValueError as exc:
+        err.print(f"[red]配置错误[/]：{exc}", highlight=False)
+        sys.exit(2)

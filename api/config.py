@@ -1,0 +1,46 @@
+"""Settings: the only place that reads the environment (variables prefixed `XINGPEI_`)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Any
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///var/xingpei.db"
+ENV_PREFIX = "XINGPEI_"
+
+
+class Settings(BaseSettings):
+    """Xingpei's configuration; unknown `XINGPEI_*` variables are rejected."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    """SQLAlchemy URL of the catalogue database, e.g. `postgresql+psycopg://user@host/db`."""
+
+    host: str = "127.0.0.1"
+    """Interface the web server listens on."""
+
+    port: int = 8000
+    """Port the web server listens on."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reject_unknown_variables(cls, data: Any) -> Any:
+        """A misspelt `XINGPEI_*` variable is an error, not a silently ignored setting."""
+        known = {ENV_PREFIX + name.upper() for name in cls.model_fields}
+        unknown = sorted(
+            name for name in os.environ if name.upper().startswith(ENV_PREFIX) and name.upper() not in known
+        )
+        if unknown:
+            raise ValueError(f"未知的配置变量 {', '.join(unknown)}；可用的有 {', '.join(sorted(known))}")
+        return data
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The settings of this process, read once."""
+    return Settings()

@@ -1,0 +1,15 @@
+"""The configured database, migrated to the newest schema before use."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from api.config import Settings
+from models.database import make_engine, migrate
+
+
+def open_database(settings: Settings) -> Engine:
+    """Connect to the configured database and bring its schema up to date."""
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    return engine

@@ -1,0 +1,1 @@
+"""How matching works: embeddings, index, constraints, factors, scoring and explanations."""

@@ -1,0 +1,1 @@
+"""Alembic migrations; revisions are named by date."""

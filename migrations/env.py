@@ -1,0 +1,42 @@
+"""Alembic environment: runs migrations on the engine Xingpei hands over, or on XINGPEI_DATABASE_URL."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Engine
+
+from models.base import Base
+from models.building import Building  # noqa: F401  (registers the table)
+from models.database import make_engine
+from models.enterprise import Enterprise  # noqa: F401
+from models.scenario import Scenario  # noqa: F401
+
+
+def _engine() -> Engine:
+    """The engine given by the caller, or one built from the configured URL."""
+    given = context.config.attributes.get("engine")
+    if isinstance(given, Engine):
+        return given
+    url = context.config.get_main_option("sqlalchemy.url")
+    if not url:
+        from api.config import get_settings
+
+        url = get_settings().database_url
+    return make_engine(url)
+
+
+def run_migrations_online() -> None:
+    """Run every pending migration in one transaction."""
+    with _engine().connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=Base.metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+        connection.commit()
+
+
+run_migrations_online()

@@ -1,0 +1,1 @@
+"""What the world is: the catalogue's tables, vocabularies, validation and file interchange."""

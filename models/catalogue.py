@@ -1,0 +1,177 @@
+"""The catalogue service: validate whole files, upsert them atomically, and read them back."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from models.base import Base, utcnow
+from models.building import Building
+from models.enterprise import Enterprise
+from models.interchange import RawRow, read_rows
+from models.records import RECORD_TYPES, CatalogueRecord, RecordKind, ScenarioRecord
+from models.row_errors import ImportRejected, RowError, row_errors
+from models.scenario import Scenario
+
+TABLES: dict[RecordKind, type[Base]] = {
+    "buildings": Building,
+    "enterprises": Enterprise,
+    "scenarios": Scenario,
+}
+KIND_LABELS: dict[RecordKind, str] = {"buildings": "楼宇", "enterprises": "企业", "scenarios": "应用场景"}
+CHUNK = 2000
+Progress = Callable[[int], None]
+"""Called with the number of rows just processed."""
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import did: rows read, created, updated, unchanged, and scenarios kept as drafts."""
+
+    kind: RecordKind
+    rows: int
+    created: int
+    updated: int
+    unchanged: int
+    drafted: int = 0
+
+    def summary(self) -> str:
+        """One line in Chinese for people."""
+        text = (f"{KIND_LABELS[self.kind]}：共 {self.rows} 行，新增 {self.created}，"
+                f"更新 {self.updated}，未变化 {self.unchanged}")
+        if self.drafted:
+            text += f"；{self.drafted} 个场景缺少业主单位、建设边界或预算，已存为草稿（draft）"
+        return text
+
+
+def content_hash(record: CatalogueRecord) -> str:
+    """A stable hash of a record's content, used to skip unchanged rows (and cached vectors)."""
+    canonical = json.dumps(record.model_dump(mode="json"), ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    """Consecutive slices of at most `size` items."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def validate_rows(
+    kind: RecordKind, rows: Sequence[RawRow], progress: Progress | None = None
+) -> tuple[list[CatalogueRecord], list[RowError]]:
+    """Validate every row, collecting all errors, including ids repeated within the file."""
+    record_type = RECORD_TYPES[kind]
+    records: list[CatalogueRecord] = []
+    errors: list[RowError] = []
+    first_row_of: dict[str, int] = {}
+    for done, row in enumerate(rows, start=1):
+        raw_id = str(row.values.get("id") or "").strip()
+        if raw_id in first_row_of:
+            message = f"编号「{raw_id}」与第 {first_row_of[raw_id]} 行重复"
+            errors.append(RowError(row.number, "id", message, record_type.LABELS["id"]))
+        elif raw_id:
+            first_row_of[raw_id] = row.number
+        try:
+            records.append(record_type.model_validate(row.values))
+        except ValidationError as exc:
+            errors.extend(row_errors(row.number, exc, record_type.LABELS))
+        if progress and done % 1000 == 0:
+            progress(1000)
+    if progress:
+        progress(len(rows) % 1000)
+    return records, errors
+
+
+def parse_file(
+    kind: RecordKind, data: bytes, filename: str, progress: Progress | None = None
+) -> list[CatalogueRecord]:
+    """Read and validate a whole file; raise ImportRejected listing every bad row."""
+    rows, errors = read_rows(data, filename, RECORD_TYPES[kind])
+    records, row_problems = validate_rows(kind, rows, progress)
+    errors.extend(row_problems)
+    if errors:
+        raise ImportRejected(errors)
+    return records
+
+
+def _row_values(record: CatalogueRecord) -> dict[str, Any]:
+    """Column values for a record, with enums and lists as stored."""
+    values = record.model_dump(mode="python")
+    for key, value in values.items():
+        if isinstance(value, list):
+            values[key] = [str(item) for item in value]
+    values["content_hash"] = content_hash(record)
+    return values
+
+
+def upsert_records(
+    session: Session, kind: RecordKind, records: Sequence[CatalogueRecord], progress: Progress | None = None
+) -> ImportReport:
+    """Insert new records and update changed ones by id, in the caller's transaction."""
+    table = TABLES[kind]
+    id_column = table.__table__.c.id
+    hash_column = table.__table__.c.content_hash
+    created = updated = unchanged = 0
+    now = utcnow()
+    for chunk in _chunks(records):
+        query = select(id_column, hash_column).where(id_column.in_([record.id for record in chunk]))
+        existing = {row.id: row.content_hash for row in session.execute(query)}
+        inserts, updates = [], []
+        for record in chunk:
+            values = _row_values(record)
+            old_hash = existing.get(record.id)
+            if old_hash is None:
+                inserts.append({**values, "created_at": now, "updated_at": now})
+            elif old_hash != values["content_hash"]:
+                updates.append({**values, "updated_at": now})
+            else:
+                unchanged += 1
+        if inserts:
+            session.execute(insert(table), inserts)
+        if updates:
+            session.execute(update(table), updates)
+        created += len(inserts)
+        updated += len(updates)
+        if progress:
+            progress(len(chunk))
+    drafted = sum(1 for record in records if isinstance(record, ScenarioRecord) and record.drafted)
+    return ImportReport(kind, len(records), created, updated, unchanged, drafted)
+
+
+def import_file(
+    session: Session,
+    kind: RecordKind,
+    data: bytes,
+    filename: str,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Validate a whole file and upsert it; on any bad row nothing is written (ImportRejected)."""
+    records = parse_file(kind, data, filename, progress)
+    return upsert_records(session, kind, records, progress)
+
+
+def to_record(kind: RecordKind, row: Base) -> CatalogueRecord:
+    """The interchange record of a stored row."""
+    record_type = RECORD_TYPES[kind]
+    values = {key: getattr(row, key) for key in record_type.model_fields}
+    return record_type.model_validate(values)
+
+
+def iter_records(session: Session, kind: RecordKind) -> Iterator[CatalogueRecord]:
+    """Every stored record of a kind, ordered by id."""
+    table = TABLES[kind]
+    rows = session.scalars(select(table).order_by(table.__table__.c.id).execution_options(yield_per=CHUNK))
+    for row in rows:
+        yield to_record(kind, row)
+
+
+def count(session: Session, kind: RecordKind) -> int:
+    """How many records of a kind are stored."""
+    return session.scalar(select(func.count()).select_from(TABLES[kind])) or 0
