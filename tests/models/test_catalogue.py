@@ -31,7 +31,9 @@ def test_import_creates_then_changes_nothing_on_the_same_file(db_session: Sessio
 
 def test_upsert_updates_changed_rows_by_id(db_session: Session) -> None:
     import_file(db_session, "buildings", jsonl(building(), building(id="B2")), "b.jsonl")
-    report = import_file(db_session, "buildings", jsonl(building(rent_yuan_m2_month=60), building(id="B3")), "b.jsonl")
+    report = import_file(
+        db_session, "buildings", jsonl(building(rent_yuan_m2_month=60), building(id="B3")), "b.jsonl"
+    )
     assert (report.created, report.updated, report.unchanged) == (1, 1, 0)
     stored = db_session.get(Building, "B1")
     assert stored is not None
@@ -62,17 +64,15 @@ def test_drafted_scenarios_are_counted_and_stored_as_drafts(db_session: Session)
 def test_database_refuses_an_open_scenario_without_budget(db_session: Session) -> None:
     values = parse_file("scenarios", jsonl(scenario()), "s.jsonl")[0].model_dump()
     values.update(budget_wan_yuan=None, content_hash="x")
-    with pytest.raises(IntegrityError):
-        with db_session.begin_nested():
-            db_session.add(Scenario(**values))
+    with pytest.raises(IntegrityError), db_session.begin_nested():
+        db_session.add(Scenario(**values))
 
 
 def test_database_refuses_negative_area(db_session: Session) -> None:
     values = parse_file("buildings", jsonl(building()), "b.jsonl")[0].model_dump()
     values.update(vacant_area_m2=-1, min_unit_m2=None, content_hash="x")
-    with pytest.raises(IntegrityError):
-        with db_session.begin_nested():
-            db_session.add(Building(**values))
+    with pytest.raises(IntegrityError), db_session.begin_nested():
+        db_session.add(Building(**values))
 
 
 @pytest.mark.parametrize("kind", ["buildings", "enterprises", "scenarios"])
@@ -82,7 +82,7 @@ def test_export_then_reimport_gives_the_same_catalogue(
     db_session: Session, tmp_path: Path, kind: RecordKind, suffix: str, chinese: bool
 ) -> None:
     sample = SAMPLES[kind]
-    rows = [sample(), sample(id="X2", description="简介含有逗号,引号\"和竖线之外的符号；以及换行\n第二行")]
+    rows = [sample(), sample(id="X2", description='简介含有逗号,引号"和竖线之外的符号；以及换行\n第二行')]
     import_file(db_session, kind, jsonl(*rows), "in.jsonl")
     before = [content_hash(record) for record in iter_records(db_session, kind)]
     path = tmp_path / f"out{suffix}"
@@ -94,8 +94,8 @@ def test_export_then_reimport_gives_the_same_catalogue(
 
 
 def test_xlsx_export_keeps_formula_like_text_as_text(db_session: Session, tmp_path: Path) -> None:
-    import_file(db_session, "buildings", jsonl(building(description="=HYPERLINK(\"http://x\")")), "b.jsonl")
+    import_file(db_session, "buildings", jsonl(building(description='=HYPERLINK("http://x")')), "b.jsonl")
     path = tmp_path / "b.xlsx"
     write_records(iter_records(db_session, "buildings"), path, RECORD_TYPES["buildings"])
     record = parse_file("buildings", path.read_bytes(), path.name)[0]
-    assert record.model_dump()["description"] == "=HYPERLINK(\"http://x\")"
+    assert record.model_dump()["description"] == '=HYPERLINK("http://x")'

@@ -123,12 +123,16 @@ def test_every_bad_row_is_reported_not_only_the_first() -> None:
     rows[9998] = building(id="B9999", rent_yuan_m2_month="便宜")
     errors = rejection("buildings", jsonl(*rows))
     assert [(error.row, error.field) for error in errors] == [
-        (11, "district"), (5001, "vacant_area_m2"), (9999, "rent_yuan_m2_month"),
+        (11, "district"),
+        (5001, "vacant_area_m2"),
+        (9999, "rent_yuan_m2_month"),
     ]
 
 
 def test_duplicate_ids_name_both_rows() -> None:
-    error = only_error("buildings", jsonl(building(id="B7"), building(id="B8"), building(id="B7", name="另一栋")))
+    error = only_error(
+        "buildings", jsonl(building(id="B7"), building(id="B8"), building(id="B7", name="另一栋"))
+    )
     assert (error.row, error.field) == (3, "id")
     assert "与第 1 行重复" in error.message
 
@@ -159,8 +163,9 @@ def test_gbk_file_gets_a_clear_message() -> None:
 
 def test_utf8_bom_from_excel_is_accepted() -> None:
     row = building()
-    data = b"\xef\xbb\xbf" + csv_bytes(list(row), [str(value) if not isinstance(value, list) else "|".join(value)
-                                                   for value in row.values()])
+    data = b"\xef\xbb\xbf" + csv_bytes(
+        list(row), [str(value) if not isinstance(value, list) else "|".join(value) for value in row.values()]
+    )
     assert parse_file("buildings", data, "ledger.csv")[0].id == "B1"
 
 
@@ -174,7 +179,9 @@ def test_xlsx_with_an_extra_column_is_rejected_naming_it() -> None:
 
 def test_csv_row_longer_than_header() -> None:
     row = building(focus_industries="ai", amenities="metro")
-    data = csv_bytes(list(row), [*row.values()], [*building(id="B2", focus_industries="ai", amenities="").values(), "多"])
+    data = csv_bytes(
+        list(row), [*row.values()], [*building(id="B2", focus_industries="ai", amenities="").values(), "多"]
+    )
     error = only_error("buildings", data, "ledger.csv")
     assert error.row == 3
     assert "多于表头" in error.message
@@ -198,13 +205,31 @@ def test_broken_json_line_is_reported_with_its_line() -> None:
 
 
 def test_chinese_headers_and_values_are_accepted() -> None:
-    header = [EnterpriseRecord.LABELS[key] for key in ("id", "name", "description", "industries", "origin",
-                                                       "needs_move_in_ready", "tags", "preferred_districts")]
-    data = csv_bytes(header, ["E9", "渝新数智", "做工业视觉质检", "人工智能|工业互联网", "市内迁移", "是", "专精特新", "渝北区"])
+    header = [
+        EnterpriseRecord.LABELS[key]
+        for key in (
+            "id",
+            "name",
+            "description",
+            "industries",
+            "origin",
+            "needs_move_in_ready",
+            "tags",
+            "preferred_districts",
+        )
+    ]
+    data = csv_bytes(
+        header,
+        ["E9", "渝新数智", "做工业视觉质检", "人工智能|工业互联网", "市内迁移", "是", "专精特新", "渝北区"],
+    )
     record = parse_file("enterprises", data, "线索.csv")[0]
     assert isinstance(record, EnterpriseRecord)
     assert record.industries == ["ai", "industrial_internet"]
-    assert (record.origin, record.needs_move_in_ready, record.tags) == ("in_city_relocation", True, ["specialized_sme"])
+    assert (record.origin, record.needs_move_in_ready, record.tags) == (
+        "in_city_relocation",
+        True,
+        ["specialized_sme"],
+    )
 
 
 def test_lower_case_credit_code_is_normalised() -> None:

@@ -1,0 +1,49 @@
+# Xingpei: `make run` serves the demo, `make test` runs every test. Both install into .venv first.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST := $(BIN)/python -m pytest
+
+.PHONY: install run serve test test-sqlite test-postgres test-slow lint demo-data bench-import clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch first, pinned: its CPU build lies on local disk, an unpinned one pulls a CUDA build.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: install
+	$(BIN)/xingpei demo
+
+serve: install
+	$(BIN)/xingpei serve
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test-sqlite: install
+	$(PYTEST) -m "not slow"
+
+# Runs the suite against a fresh PostgreSQL database when a server answers on 127.0.0.1:5432.
+test-postgres: install
+	$(BIN)/python .ci/with_postgres.py $(PYTEST) -m "not slow"
+
+test: lint test-sqlite test-postgres
+
+test-slow: install
+	$(PYTEST) -m slow
+
+demo-data: install
+	$(BIN)/python -c "from models.demo.bundle import write_demo_files; print(write_demo_files())"
+
+bench-import: install
+	$(BIN)/python bench/import_scale.py
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,92 @@
+"""The `xingpei` command: import and export, all-or-nothing, with every row error printed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from api.cli import app
+from models.building import Building
+from models.catalogue import count
+from models.database import make_engine, make_session_factory
+from tests.files import building, csv_bytes, enterprise, jsonl
+
+runner = CliRunner()
+
+
+def stored_count(url: str, kind: str) -> int:
+    """How many records of a kind the database at `url` holds."""
+    engine = make_engine(url)
+    with make_session_factory(engine)() as session:
+        number = count(session, kind)  # type: ignore[arg-type]
+    engine.dispose()
+    return number
+
+
+def test_import_prints_a_summary_and_is_idempotent(configured: str, tmp_path: Path) -> None:
+    path = tmp_path / "buildings.jsonl"
+    path.write_bytes(jsonl(building(), building(id="B2")))
+    first = runner.invoke(app, ["import", "buildings", str(path)])
+    second = runner.invoke(app, ["import", "buildings", str(path)])
+    assert first.exit_code == 0, first.output
+    assert "新增 2" in first.output
+    assert "未变化 2" in second.output
+    assert stored_count(configured, "buildings") == 2
+
+
+def test_bad_file_exits_non_zero_lists_every_bad_row_and_writes_nothing(
+    configured: str, tmp_path: Path
+) -> None:
+    good = tmp_path / "good.jsonl"
+    good.write_bytes(jsonl(building()))
+    runner.invoke(app, ["import", "buildings", str(good)])
+    bad = tmp_path / "bad.csv"
+    header = ["id", "name", "district", "vacant_area_m2", "rent_yuan_m2_month", "fit_out"]
+    bad.write_bytes(
+        csv_bytes(
+            header,
+            ["B1", "改名", "渝中区", "100", "10", "shell"],
+            ["B2", "甲", "江南区", "100", "10", "shell"],
+            ["B3", "乙", "渝北区", "-1", "十元", "shell"],
+        )
+    )
+    result = runner.invoke(app, ["import", "buildings", str(bad)])
+    assert result.exit_code == 1
+    assert "3 处错误" in result.output
+    assert "第 3 行，district（所在区）" in result.output
+    assert "第 4 行，vacant_area_m2（可用面积）" in result.output
+    assert "第 4 行，rent_yuan_m2_month（租金）" in result.output
+    engine = make_engine(configured)
+    with make_session_factory(engine)() as session:
+        assert session.scalars(select(Building.name)).all() == ["解放碑环球金融中心"]
+    engine.dispose()
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".xlsx"])
+def test_export_writes_what_import_reads(configured: str, tmp_path: Path, suffix: str) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(jsonl(enterprise(), enterprise(id="E2", credit_code=None, industries=None)))
+    runner.invoke(app, ["import", "enterprises", str(source)])
+    target = tmp_path / f"out{suffix}"
+    exported = runner.invoke(app, ["export", "enterprises", str(target), "--chinese"])
+    assert exported.exit_code == 0, exported.output
+    again = runner.invoke(app, ["import", "enterprises", str(target)])
+    assert again.exit_code == 0, again.output
+    assert "未变化 2" in again.output
+
+
+def test_export_to_an_unknown_format_is_refused(configured: str, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["export", "buildings", str(tmp_path / "out.pdf")])
+    assert result.exit_code == 2
+    assert "不支持的文件格式" in result.output
+
+
+def test_gen_writes_a_valid_catalogue_of_the_asked_size(configured: str, tmp_path: Path) -> None:
+    path = tmp_path / "firms.csv"
+    assert runner.invoke(app, ["gen", "enterprises", "1500", str(path), "--seed", "7"]).exit_code == 0
+    result = runner.invoke(app, ["import", "enterprises", str(path)])
+    assert result.exit_code == 0, result.output
+    assert stored_count(configured, "enterprises") == 1500
