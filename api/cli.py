@@ -43,8 +43,13 @@ def _sessions(settings: Settings) -> sessionmaker[Session]:
 def _progress(enabled: bool) -> Progress:
     """A progress display on standard error, shown only for large files."""
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err, disable=not enabled, transient=True,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not enabled,
+        transient=True,
     )
 
 

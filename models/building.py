@@ -17,8 +17,10 @@ class Building(CatalogueRow, Base):
     __tablename__ = "building"
     __table_args__ = (
         sa.CheckConstraint("vacant_area_m2 > 0", name="vacant_area_positive"),
-        sa.CheckConstraint("min_unit_m2 IS NULL OR (min_unit_m2 > 0 AND min_unit_m2 <= vacant_area_m2)",
-                           name="min_unit_in_range"),
+        sa.CheckConstraint(
+            "min_unit_m2 IS NULL OR (min_unit_m2 > 0 AND min_unit_m2 <= vacant_area_m2)",
+            name="min_unit_in_range",
+        ),
         sa.CheckConstraint("rent_yuan_m2_month >= 0", name="rent_not_negative"),
         sa.CheckConstraint("(lat IS NULL) = (lon IS NULL)", name="lat_lon_together"),
     )

@@ -44,8 +44,10 @@ class ImportReport:
 
     def summary(self) -> str:
         """One line in Chinese for people."""
-        text = (f"{KIND_LABELS[self.kind]}：共 {self.rows} 行，新增 {self.created}，"
-                f"更新 {self.updated}，未变化 {self.unchanged}")
+        text = (
+            f"{KIND_LABELS[self.kind]}：共 {self.rows} 行，新增 {self.created}，"
+            f"更新 {self.updated}，未变化 {self.unchanged}"
+        )
         if self.drafted:
             text += f"；{self.drafted} 个场景缺少业主单位、建设边界或预算，已存为草稿（draft）"
         return text

@@ -16,8 +16,9 @@ class Enterprise(CatalogueRow, Base):
     __table_args__ = (
         sa.CheckConstraint("headcount IS NULL OR headcount >= 0", name="headcount_not_negative"),
         sa.CheckConstraint("required_area_m2 IS NULL OR required_area_m2 > 0", name="required_area_positive"),
-        sa.CheckConstraint("max_rent_yuan_m2_month IS NULL OR max_rent_yuan_m2_month >= 0",
-                           name="max_rent_not_negative"),
+        sa.CheckConstraint(
+            "max_rent_yuan_m2_month IS NULL OR max_rent_yuan_m2_month >= 0", name="max_rent_not_negative"
+        ),
     )
 
     id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)

@@ -225,9 +225,7 @@ def _jsonl_lines(records: Iterable[CatalogueRecord]) -> Iterator[str]:
     """One compact JSON object per record, leaving out absent values."""
     for record in records:
         values = {
-            key: _plain(value, chinese=False)
-            for key, value in record
-            if value is not None and value != []
+            key: _plain(value, chinese=False) for key, value in record if value is not None and value != []
         }
         yield json.dumps(values, ensure_ascii=False) + "\n"
 
@@ -261,10 +259,12 @@ def write_records(
         sheet = workbook.create_sheet(record_type.KIND)
         sheet.append(_header(record_type, chinese=chinese))
         for record in records:
-            sheet.append([
-                _text_cell(sheet, _cell(getattr(record, key), chinese=chinese, native_dates=True))
-                for key in fields
-            ])
+            sheet.append(
+                [
+                    _text_cell(sheet, _cell(getattr(record, key), chinese=chinese, native_dates=True))
+                    for key in fields
+                ]
+            )
             count += 1
         workbook.save(path)
     return count

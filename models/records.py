@@ -142,7 +142,6 @@ Strings = Annotated[
 ]
 
 
-
 IndustryCode = Annotated[Industry, BeforeValidator(_enum_parser(Industry, "产业代码"))]
 DistrictName = Annotated[District, BeforeValidator(_enum_parser(District, "区"))]
 TagName = Annotated[EnterpriseTag, BeforeValidator(_enum_parser(EnterpriseTag, "企业标签"))]
@@ -199,11 +198,22 @@ class BuildingRecord(CatalogueRecord):
 
     KIND = "buildings"
     LABELS = {
-        "id": "编号", "name": "楼宇名称", "district": "所在区", "address": "地址",
-        "lat": "纬度", "lon": "经度",
-        "vacant_area_m2": "可用面积", "min_unit_m2": "最小分割面积", "rent_yuan_m2_month": "租金",
-        "fit_out": "装修状态", "grade": "等级", "focus_industries": "重点产业", "amenities": "配套",
-        "incentives": "入驻政策", "description": "楼宇介绍", "available_from": "可入驻日期",
+        "id": "编号",
+        "name": "楼宇名称",
+        "district": "所在区",
+        "address": "地址",
+        "lat": "纬度",
+        "lon": "经度",
+        "vacant_area_m2": "可用面积",
+        "min_unit_m2": "最小分割面积",
+        "rent_yuan_m2_month": "租金",
+        "fit_out": "装修状态",
+        "grade": "等级",
+        "focus_industries": "重点产业",
+        "amenities": "配套",
+        "incentives": "入驻政策",
+        "description": "楼宇介绍",
+        "available_from": "可入驻日期",
     }
 
     name: Name
@@ -240,10 +250,18 @@ class EnterpriseRecord(CatalogueRecord):
 
     KIND = "enterprises"
     LABELS = {
-        "id": "编号", "name": "企业名称", "credit_code": "统一社会信用代码", "description": "企业简介",
-        "industries": "所属产业", "headcount": "现有人数", "required_area_m2": "需求面积",
-        "max_rent_yuan_m2_month": "租金上限", "preferred_districts": "意向区域",
-        "needs_move_in_ready": "需要拎包入住", "origin": "来源", "tags": "企业标签",
+        "id": "编号",
+        "name": "企业名称",
+        "credit_code": "统一社会信用代码",
+        "description": "企业简介",
+        "industries": "所属产业",
+        "headcount": "现有人数",
+        "required_area_m2": "需求面积",
+        "max_rent_yuan_m2_month": "租金上限",
+        "preferred_districts": "意向区域",
+        "needs_move_in_ready": "需要拎包入住",
+        "origin": "来源",
+        "tags": "企业标签",
     }
 
     name: Name
@@ -264,9 +282,19 @@ class ScenarioRecord(CatalogueRecord):
 
     KIND = "scenarios"
     LABELS = {
-        "id": "编号", "title": "场景名称", "owner": "业主单位", "owner_type": "业主类型", "level": "发布层级",
-        "district": "所在区", "domain": "场景方向", "description": "场景描述", "scope": "建设边界",
-        "industries": "所需产业", "budget_wan_yuan": "预算(万元)", "deadline": "截止日期", "batch": "批次",
+        "id": "编号",
+        "title": "场景名称",
+        "owner": "业主单位",
+        "owner_type": "业主类型",
+        "level": "发布层级",
+        "district": "所在区",
+        "domain": "场景方向",
+        "description": "场景描述",
+        "scope": "建设边界",
+        "industries": "所需产业",
+        "budget_wan_yuan": "预算(万元)",
+        "deadline": "截止日期",
+        "batch": "批次",
         "status": "状态",
     }
 

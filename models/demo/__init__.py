@@ -1,0 +1,1 @@
+"""Deterministic Chinese demo data: Chongqing buildings, software firms and application scenarios."""
