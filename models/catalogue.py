@@ -6,10 +6,10 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from models.base import Base, utcnow
@@ -117,13 +117,13 @@ def upsert_records(
     session: Session, kind: RecordKind, records: Sequence[CatalogueRecord], progress: Progress | None = None
 ) -> ImportReport:
     """Insert new records and update changed ones by id, in the caller's transaction."""
-    table = TABLES[kind]
-    id_column = table.__table__.c.id
-    hash_column = table.__table__.c.content_hash
+    table = cast(Table, TABLES[kind].__table__)
+    update_changed = update(table).where(table.c.id == bindparam("record_id"))
     created = updated = unchanged = 0
     now = utcnow()
     for chunk in _chunks(records):
-        query = select(id_column, hash_column).where(id_column.in_([record.id for record in chunk]))
+        ids = [record.id for record in chunk]
+        query = select(table.c.id, table.c.content_hash).where(table.c.id.in_(ids))
         existing = {row.id: row.content_hash for row in session.execute(query)}
         inserts, updates = [], []
         for record in chunk:
@@ -132,13 +132,13 @@ def upsert_records(
             if old_hash is None:
                 inserts.append({**values, "created_at": now, "updated_at": now})
             elif old_hash != values["content_hash"]:
-                updates.append({**values, "updated_at": now})
+                updates.append({**values, "record_id": values.pop("id"), "updated_at": now})
             else:
                 unchanged += 1
         if inserts:
             session.execute(insert(table), inserts)
         if updates:
-            session.execute(update(table), updates)
+            session.execute(update_changed, updates)
         created += len(inserts)
         updated += len(updates)
         if progress:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from functools import cache
+from typing import Self
 
 
 class LabelledEnum(StrEnum):
@@ -18,13 +20,19 @@ class LabelledEnum(StrEnum):
         return member
 
     @classmethod
-    def parse(cls, text: str) -> LabelledEnum:
+    def parse(cls, text: str) -> Self:
         """Return the member named by its code or its Chinese label; raise ValueError otherwise."""
         cleaned = text.strip()
-        for member in cls:
-            if cleaned in (member.value, member.label):
-                return member
-        raise ValueError(cleaned)
+        member = cls._value2member_map_.get(cleaned) or _labels(cls).get(cleaned)
+        if member is None:
+            raise ValueError(cleaned)
+        return member  # type: ignore[return-value]
+
+
+@cache
+def _labels(enum_class: type[LabelledEnum]) -> dict[str, LabelledEnum]:
+    """Members of an enum by their Chinese label."""
+    return {member.label: member for member in enum_class}
 
 
 class Industry(LabelledEnum):
