@@ -10,6 +10,7 @@ from models.building import Building  # noqa: F401  (registers the table)
 from models.database import make_engine
 from models.enterprise import Enterprise  # noqa: F401
 from models.scenario import Scenario  # noqa: F401
+from models.text_vector import TextVector  # noqa: F401
 
 
 def _engine() -> Engine:

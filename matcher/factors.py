@@ -1,0 +1,136 @@
+"""Soft factors (SPEC section 4), each scored 0..1 per pair and vectorised; sides broadcast."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from matcher.constraints import Columns
+from matcher.tables import NO_DISTRICT
+
+NEUTRAL = 0.5
+"""The value of a factor the profile says nothing about (no preferred district, no area need)."""
+GENERALIST_INDUSTRY_FIT = 0.4
+"""Industry fit of a building or scenario that names no industry: open to all, preferred by none."""
+M2_PER_HEAD = 10.0
+"""Estimated office area per person when a firm gives a headcount but no area need."""
+BUDGET_PER_HEAD_WAN = 15.0
+"""Roughly what one person of a firm delivers in a project's time (万元), to judge budget size fit."""
+URGENCY_DAYS = 180.0
+"""Deadline urgency halves about every 125 days (e-folding time in days)."""
+CITY_LEVEL_DISTRICT_FIT = 0.8
+"""A city-level scenario (no district) suits a firm whatever its preferred districts."""
+
+
+def calibrate(similarity: np.ndarray) -> np.ndarray:
+    """Rescale one query's similarities to 0..1: the best item 1, the 10th percentile and below 0."""
+    if similarity.size == 0:
+        return similarity.astype(np.float64)
+    low, high = float(np.percentile(similarity, 10)), float(similarity.max())
+    if high - low < 1e-6:
+        return np.clip(similarity.astype(np.float64), 0.0, 1.0)
+    return np.clip((similarity - low) / (high - low), 0.0, 1.0)
+
+
+def semantic(dense: np.ndarray, lexical: np.ndarray, blend: float) -> np.ndarray:
+    """Blend of the calibrated dense and TF-IDF similarities; `blend` is the TF-IDF share."""
+    return (1.0 - blend) * calibrate(dense) + blend * calibrate(lexical)
+
+
+def industry(query: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """Best shared industry: max over industries of the product of confidences ([m,12] × [n,12] → [N])."""
+    shared = (query * items).max(axis=1)
+    named = np.maximum(query.max(axis=1), items.max(axis=1))
+    return np.where(
+        np.minimum(query.max(axis=1), items.max(axis=1)) > 0,
+        shared,
+        np.where(named > 0, GENERALIST_INDUSTRY_FIT, NEUTRAL),
+    )
+
+
+def _pairs(left: int, right: int) -> int:
+    """How many pairs two sides make when one of them may be a single row."""
+    return right if left == 1 else left
+
+
+def in_preferred(preferred: np.ndarray, district: np.ndarray) -> np.ndarray:
+    """Whether each pair's district is among the firm's preferred ones ([m,12] with [n] → [N])."""
+    size = _pairs(len(preferred), len(district))
+    rows = np.broadcast_to(np.arange(len(preferred)) if len(preferred) > 1 else np.zeros(1, int), size)
+    districts = np.broadcast_to(district, size)
+    return np.where(districts == NO_DISTRICT, False, preferred[rows, np.maximum(districts, 0)])
+
+
+def district(preferred: np.ndarray, item_district: np.ndarray) -> np.ndarray:
+    """1 in a preferred district, 0 outside; neutral when the firm names none; city-level scenarios 0.8."""
+    has_preference = np.broadcast_to(preferred.any(axis=1), _pairs(len(preferred), len(item_district)))
+    city_level = np.broadcast_to(item_district == NO_DISTRICT, has_preference.shape)
+    inside = in_preferred(preferred, item_district).astype(np.float64)
+    return np.where(~has_preference, NEUTRAL, np.where(city_level, CITY_LEVEL_DISTRICT_FIT, inside))
+
+
+def area_need(firm: Columns) -> np.ndarray:
+    """The firm's area need, estimated from headcount when not given (NaN when neither is known)."""
+    return np.where(np.isnan(firm["need"]), firm["headcount"] * M2_PER_HEAD, firm["need"])
+
+
+def area(firm: Columns, building: Columns) -> np.ndarray:
+    """How well the offer fits the need: divisible to the need, and not far larger than needed."""
+    need = area_need(firm)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        offered = np.fmax(need, building["min_unit"])
+        unit_fit = need / offered
+        size_fit = np.minimum(1.0, need / building["vacant"]) ** 0.3
+        fit = 0.6 * unit_fit + 0.4 * size_fit
+    return np.where(np.isnan(fit) | (need <= 0), NEUTRAL, np.clip(fit, 0.0, 1.0))
+
+
+def rent(firm: Columns, building: Columns) -> np.ndarray:
+    """Headroom under the firm's rent ceiling; without a ceiling, cheaper is mildly better."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        headroom = (firm["max_rent"] - building["rent"]) / firm["max_rent"]
+        with_ceiling = np.clip(0.5 + headroom, 0.0, 1.0)
+    without_ceiling = np.clip(1.0 - building["rent"] / 200.0, 0.0, 1.0)
+    return np.where(np.isnan(firm["max_rent"]) | (firm["max_rent"] <= 0), without_ceiling, with_ceiling)
+
+
+def fit_out(firm: Columns, building: Columns) -> np.ndarray:
+    """Move-in-ready best, then basic, then shell (a firm needing move-in-ready only sees ready ones)."""
+    return np.broadcast_to(
+        building["fit_level"], np.broadcast_shapes(firm["needs_ready"].shape, building["fit_level"].shape)
+    ).astype(float)
+
+
+def amenities(firm: Columns, building: Columns) -> np.ndarray:
+    """Share of the usual amenities a building offers."""
+    return np.broadcast_to(
+        building["amenities"], np.broadcast_shapes(firm["needs_ready"].shape, building["amenities"].shape)
+    ).astype(float)
+
+
+def cluster(
+    query_industries: np.ndarray, building_district: np.ndarray, district_shares: np.ndarray
+) -> np.ndarray:
+    """Peers in the district: how strongly the building's district gathers the firm's industry (0..1)."""
+    shares = district_shares[building_district]
+    return np.asarray((query_industries * shares).max(axis=1), dtype=np.float64)
+
+
+def incentives(firm: Columns, building: Columns) -> np.ndarray:
+    """1 when the building offers new-entrant support and the firm qualifies (in-city relocations do not)."""
+    return (building["incentives"] & ~firm["in_city"]).astype(np.float64)
+
+
+def budget(firm: Columns, scenario: Columns) -> np.ndarray:
+    """Whether a scenario's budget suits the firm's size: far too big or far too small fits worse."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        capacity = np.maximum(firm["headcount"], 1.0) * BUDGET_PER_HEAD_WAN
+        ratio = np.log(scenario["budget"] / capacity)
+        penalty = np.where(ratio > 0, ratio, -ratio / 2.0)
+        fit = np.exp(-penalty / 1.5)
+    return np.where(np.isnan(fit), NEUTRAL, fit)
+
+
+def urgency(scenario: Columns, today: int) -> np.ndarray:
+    """Closer deadlines are more urgent; open-ended scenarios are a little urgent."""
+    days_left = np.maximum(scenario["deadline"] - today, 0.0)
+    return np.where(np.isnan(days_left), 0.3, np.exp(-days_left / URGENCY_DAYS))

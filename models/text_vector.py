@@ -1,0 +1,66 @@
+"""The vector cache table: embeddings by content hash (model id + text), so nothing is encoded twice."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+
+from models.base import Base
+
+CHUNK = 900
+
+
+class TextVector(Base):
+    """One cached embedding: float32 bytes keyed by the hash of model id and text."""
+
+    __tablename__ = "text_vector"
+
+    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    model_id: Mapped[str] = mapped_column(sa.String(200), index=True)
+    dim: Mapped[int]
+    vector: Mapped[bytes] = mapped_column(sa.LargeBinary)
+
+
+class SqlVectorStore:
+    """A vector store in the catalogue database (implements matcher.encoder.VectorStore)."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        """Use sessions from `sessions`; every `put_many` commits on its own."""
+        self.sessions = sessions
+
+    def get_many(self, keys: Sequence[str]) -> Mapping[str, np.ndarray]:
+        """The stored vectors of the keys that are present."""
+        found: dict[str, np.ndarray] = {}
+        with self.sessions() as session:
+            for start in range(0, len(keys), CHUNK):
+                chunk = keys[start : start + CHUNK]
+                rows = session.execute(
+                    sa.select(TextVector.key, TextVector.vector).where(TextVector.key.in_(chunk))
+                )
+                found.update({row.key: np.frombuffer(row.vector, dtype=np.float32) for row in rows})
+        return found
+
+    def put_many(self, model_id: str, vectors: Mapping[str, np.ndarray]) -> None:
+        """Store vectors by key (keys already present are left as they are)."""
+        items = list(vectors.items())
+        with self.sessions.begin() as session:
+            for start in range(0, len(items), CHUNK):
+                chunk = dict(items[start : start + CHUNK])
+                present = set(
+                    session.scalars(sa.select(TextVector.key).where(TextVector.key.in_(list(chunk))))
+                )
+                rows = [
+                    {
+                        "key": key,
+                        "model_id": model_id,
+                        "dim": int(vector.shape[0]),
+                        "vector": np.asarray(vector, dtype=np.float32).tobytes(),
+                    }
+                    for key, vector in chunk.items()
+                    if key not in present
+                ]
+                if rows:
+                    session.execute(sa.insert(TextVector), rows)

@@ -1,0 +1,205 @@
+"""The recommender end to end on a generated catalogue, with a small deterministic encoder."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from matcher.encoder import CachedEncoder, MemoryVectorStore
+from matcher.recommender import MatchResult, Recommender
+from matcher.weights import Weights
+from models.demo.generate import generate_buildings, generate_enterprises, generate_scenarios
+from models.enums import FitOut, ScenarioStatus
+from models.records import BuildingRecord, EnterpriseRecord, ScenarioRecord
+from tests.files import building, enterprise
+from tests.matcher.fakes import HashingEncoder
+
+TODAY = date(2026, 12, 1)
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> dict[str, list]:  # type: ignore[type-arg]
+    """A generated catalogue of 240 buildings, 120 firms and 160 scenarios."""
+    return {
+        "buildings": [BuildingRecord.model_validate(r) for r in generate_buildings(240, seed=5)],
+        "enterprises": [EnterpriseRecord.model_validate(r) for r in generate_enterprises(120, seed=5)],
+        "scenarios": [
+            ScenarioRecord.model_validate(r) for r in generate_scenarios(160, seed=5, reference_date=TODAY)
+        ],
+    }
+
+
+@pytest.fixture(scope="module")
+def recommender(catalogue: dict[str, list]) -> Recommender:  # type: ignore[type-arg]
+    """A recommender over the generated catalogue."""
+    return Recommender(HashingEncoder(), today=TODAY).load(catalogue)  # type: ignore[arg-type]
+
+
+def breaks_building_constraint(firm: EnterpriseRecord, item: BuildingRecord) -> bool:
+    """SPEC section 4, written out plainly."""
+    return bool(
+        (firm.required_area_m2 is not None and item.vacant_area_m2 < firm.required_area_m2)
+        or (firm.max_rent_yuan_m2_month is not None and item.rent_yuan_m2_month > firm.max_rent_yuan_m2_month)
+        or (firm.needs_move_in_ready and item.fit_out != FitOut.move_in_ready)
+    )
+
+
+def breaks_scenario_constraint(item: ScenarioRecord) -> bool:
+    """Not open, or past its deadline."""
+    return item.status != ScenarioStatus.open or (item.deadline is not None and item.deadline < TODAY)
+
+
+def check_answer(result: MatchResult, k: int) -> None:
+    """Shape rules every answer keeps: ranks, order, sums, reasons, shortfall note."""
+    assert len(result.results) <= k
+    assert [m.rank for m in result.results] == list(range(1, len(result.results) + 1))
+    scores = [m.score for m in result.results]
+    assert scores == sorted(scores, reverse=True)
+    for match in result.results:
+        assert sum(match.components.values()) == pytest.approx(match.score, abs=1e-9)
+        assert 2 <= len(match.reasons) <= 5, match.reasons
+    assert (result.note is not None) == (len(result.results) < k)
+
+
+def test_firm_to_buildings_never_breaks_a_hard_constraint(recommender: Recommender, catalogue: dict) -> None:  # type: ignore[type-arg]
+    buildings = {b.id: b for b in catalogue["buildings"]}
+    for firm in catalogue["enterprises"]:
+        result = recommender.match_buildings(firm, k=10)
+        check_answer(result, 10)
+        for match in result.results:
+            assert not breaks_building_constraint(firm, buildings[match.id]), (firm.id, match.id)
+        eligible = sum(not breaks_building_constraint(firm, b) for b in buildings.values())
+        assert result.eligible == eligible
+        assert len(result.results) == min(10, eligible)
+
+
+def test_firm_to_scenarios_only_open_and_not_expired(recommender: Recommender, catalogue: dict) -> None:  # type: ignore[type-arg]
+    scenarios = {s.id: s for s in catalogue["scenarios"]}
+    for firm in catalogue["enterprises"][:40]:
+        result = recommender.match_scenarios(firm, k=10)
+        check_answer(result, 10)
+        assert all(not breaks_scenario_constraint(scenarios[m.id]) for m in result.results)
+
+
+def test_fewer_survivors_than_asked_are_not_padded(recommender: Recommender) -> None:
+    firm = EnterpriseRecord.model_validate(
+        enterprise(id="adhoc", required_area_m2=15000, max_rent_yuan_m2_month=40, needs_move_in_ready=True)
+    )
+    result = recommender.match_buildings(firm, k=10)
+    assert len(result.results) < 10
+    assert result.note is not None
+    assert "未凑满 10 个" in result.note
+    assert "可租面积小于需求面积" in result.note
+
+
+def test_ad_hoc_profile_is_matched_without_being_stored(recommender: Recommender) -> None:
+    firm = EnterpriseRecord.model_validate(
+        enterprise(id="phone-call", description="做机器视觉质检和工业大模型")
+    )
+    result = recommender.match_buildings(firm, k=5)
+    check_answer(result, 5)
+    assert "phone-call" not in recommender.records["enterprises"]
+
+
+def test_components_name_every_building_factor_and_spread(recommender: Recommender, catalogue: dict) -> None:  # type: ignore[type-arg]
+    match = recommender.match_buildings(catalogue["enterprises"][0], k=3).results[0]
+    assert set(match.components) == {
+        "semantic",
+        "industry",
+        "district",
+        "area",
+        "rent",
+        "fit_out",
+        "amenities",
+        "cluster",
+        "incentives",
+        "spread",
+    }
+
+
+def test_spread_brings_in_other_districts(recommender: Recommender, catalogue: dict) -> None:  # type: ignore[type-arg]
+    firm = catalogue["enterprises"][3]
+    plain = recommender.match_buildings(firm, k=10, weights=Weights(spread=0.0))
+    spread = recommender.match_buildings(firm, k=10, weights=Weights(spread=1.0))
+    assert len({m.district for m in spread.results}) >= len({m.district for m in plain.results})
+
+
+def test_district_filter(recommender: Recommender, catalogue: dict) -> None:  # type: ignore[type-arg]
+    result = recommender.match_buildings(catalogue["enterprises"][1], k=10, districts=["渝中区"])
+    assert result.results
+    assert {m.district for m in result.results} == {"渝中区"}
+
+
+def test_reverse_directions(recommender: Recommender, catalogue: dict) -> None:  # type: ignore[type-arg]
+    firms = {f.id: f for f in catalogue["enterprises"]}
+    target = catalogue["buildings"][0]
+    result = recommender.match_enterprises_for_building(target, k=10)
+    check_answer(result, 10)
+    assert all(not breaks_building_constraint(firms[m.id], target) for m in result.results)
+    open_scenario = next(s for s in catalogue["scenarios"] if not breaks_scenario_constraint(s))
+    check_answer(recommender.match_enterprises_for_scenario(open_scenario, k=10), 10)
+    closed = next(s for s in catalogue["scenarios"] if s.status == ScenarioStatus.closed)
+    refused = recommender.match_enterprises_for_scenario(closed, k=10)
+    assert refused.results == []
+    assert refused.note is not None
+    assert "不可推荐" in refused.note
+
+
+def test_a_pair_scores_the_same_in_both_directions(recommender: Recommender, catalogue: dict) -> None:  # type: ignore[type-arg]
+    firm = catalogue["enterprises"][5]
+    forward = recommender.match_buildings(firm, k=1, weights=Weights(spread=0.0)).results[0]
+    target = recommender.stored("buildings", forward.id)
+    backward = recommender.match_enterprises_for_building(target, k=len(catalogue["enterprises"]))  # type: ignore[arg-type]
+    mirror = next(m for m in backward.results if m.id == firm.id)
+    for name in ("industry", "district", "area", "rent", "fit_out", "amenities", "cluster", "incentives"):
+        assert mirror.components[name] == pytest.approx(forward.components[name]), name
+
+
+def test_an_update_is_visible_to_the_next_query_and_a_removal_too() -> None:
+    encoder = CachedEncoder(HashingEncoder(), MemoryVectorStore())
+    near = BuildingRecord.model_validate(building(id="B1", description="重点引进芯片设计和流片验证企业"))
+    far = BuildingRecord.model_validate(building(id="B2", description="重点引进动漫游戏和虚拟人企业"))
+    firm = EnterpriseRecord.model_validate(enterprise(description="模拟芯片设计，完成多次流片"))
+    recommender = Recommender(encoder, today=TODAY).load({"buildings": [near, far], "enterprises": [firm]})
+    assert recommender.match_buildings(firm, k=1, weights=Weights(spread=0)).results[0].id == "B1"
+    recommender.upsert(
+        "buildings",
+        [
+            far.model_copy(update={"description": "专门服务芯片设计、流片、封测企业"}),
+            near.model_copy(update={"description": "重点引进动漫游戏和虚拟人企业"}),
+        ],
+    )
+    assert recommender.match_buildings(firm, k=1, weights=Weights(spread=0)).results[0].id == "B2"
+    recommender.remove("buildings", ["B2"])
+    assert [m.id for m in recommender.match_buildings(firm, k=5).results] == ["B1"]
+
+
+def test_unchanged_texts_are_never_encoded_again(catalogue: dict) -> None:  # type: ignore[type-arg]
+    inner = HashingEncoder()
+    encoder = CachedEncoder(inner, MemoryVectorStore())
+    Recommender(encoder, today=TODAY).load(catalogue)
+    first = len(inner.calls)
+    Recommender(encoder, today=TODAY).load(catalogue)
+    assert first == sum(len(v) for v in catalogue.values())
+    assert len(inner.calls) == first
+
+
+def test_scenario_reasons_cite_budget_and_deadline(recommender: Recommender, catalogue: dict) -> None:  # type: ignore[type-arg]
+    firm = EnterpriseRecord.model_validate(enterprise(id="x", headcount=40))
+    results = recommender.match_scenarios(firm, k=10, weights=Weights(budget=1.0, urgency=1.0)).results
+    text = " ".join(reason for m in results for reason in m.reasons)
+    assert "预算" in text
+    assert "还剩" in text
+
+
+def test_reasons_state_checkable_area_and_rent(recommender: Recommender) -> None:
+    firm = EnterpriseRecord.model_validate(
+        enterprise(id="y", required_area_m2=800, max_rent_yuan_m2_month=120, needs_move_in_ready=False)
+    )
+    result = recommender.match_buildings(firm, k=10, weights=Weights(area=1.0, rent=1.0))
+    building_by_id = {b.id: b for b in recommender.records["buildings"].values()}
+    for match in result.results:
+        item = building_by_id[match.id]
+        area = next(r for r in match.reasons if r.startswith("面积匹配"))
+        assert f"需求 800㎡，可租 {item.vacant_area_m2:,.0f}㎡" in area  # type: ignore[attr-defined]
