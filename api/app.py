@@ -1,4 +1,4 @@
-"""The web application: `create_app()` with a lifespan that opens the database once."""
+"""The web application: `create_app()` with a lifespan that opens the database and loads the matcher once."""
 
 from __future__ import annotations
 
@@ -7,45 +7,68 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from sqlalchemy import text
 
+from api import errors
 from api.config import Settings, get_settings
 from api.database import open_database
+from api.routes import auth, catalogue, imports, matches, weights
+from api.state import AppState, load_state
+from matcher.encoder import CachedEncoder, Encoder, SentenceEncoder
 from models.catalogue import KIND_LABELS, count
 from models.database import make_session_factory
+from models.text_vector import SqlVectorStore
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the application; the database is opened and migrated in the lifespan, not at import."""
+def create_app(settings: Settings | None = None, encoder: Encoder | None = None) -> FastAPI:
+    """Build the application; heavy resources are loaded in the lifespan, never at import time.
+
+    `encoder` replaces the configured embedding model (tests pass a small one).
+    """
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = open_database(settings)
-        app.state.sessions = make_session_factory(engine)
+        sessions = make_session_factory(engine)
+        model = encoder or SentenceEncoder(settings.embedding_model)
+        cached = CachedEncoder(model, SqlVectorStore(sessions))
+        app.state.xingpei = await run_in_threadpool(load_state, settings, sessions, cached)
         yield
         engine.dispose()
 
-    app = FastAPI(title="星配 Xingpei", lifespan=lifespan)
+    app = FastAPI(
+        title="星配 Xingpei API",
+        description="重庆软件和信息服务业“满天星”行动计划：楼宇、企业与应用场景的供需匹配。",
+        version="1",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    for module in (catalogue, matches, imports, weights, auth):
+        app.include_router(module.router)
 
-    @app.get("/healthz")
+    @app.get("/healthz", tags=["system"], summary="健康检查")
     def healthz(request: Request) -> dict[str, Any]:
-        """Report whether the database answers."""
-        with request.app.state.sessions() as session:
+        """Whether the database answers and the indexes are loaded."""
+        state: AppState = request.app.state.xingpei
+        with state.sessions() as session:
             session.execute(text("SELECT 1"))
-        return {"status": "ok", "database": "ok"}
+        sizes = {kind: len(table) for kind, table in state.recommender.tables.items()}
+        return {"status": "ok", "database": "ok", "index": sizes, "weights_version": state.weights_version}
 
-    @app.get("/", response_class=HTMLResponse)
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home(request: Request) -> str:
         """A minimal Chinese home page with the catalogue's size."""
-        with request.app.state.sessions() as session:
+        state: AppState = request.app.state.xingpei
+        with state.sessions() as session:
             counts = {kind: count(session, kind) for kind in KIND_LABELS}
         items = "".join(f"<li>{KIND_LABELS[kind]}：{number} 条</li>" for kind, number in counts.items())
         return (
             "<!doctype html><html lang='zh-CN'><meta charset='utf-8'><title>星配</title>"
             "<h1>星配 · 满天星供需匹配平台</h1>"
-            f"<p>当前目录：</p><ul>{items}</ul></html>"
+            f"<p>当前目录：</p><ul>{items}</ul><p><a href='/docs'>API 文档</a></p></html>"
         )
 
     return app

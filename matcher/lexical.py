@@ -8,6 +8,8 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from models.enums import Industry
+
 
 class LexicalModel:
     """A character n-gram TF-IDF space fitted on the catalogue's texts."""
@@ -26,7 +28,8 @@ class LexicalModel:
             max_features=self.max_features,
             dtype=np.float32,
         )
-        self.vectorizer_.fit(list(texts) or [""])
+        # The industries' names keep the vocabulary non-empty when the catalogue is.
+        self.vectorizer_.fit([*texts, *(industry.label for industry in Industry)])
         return self
 
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:

@@ -5,12 +5,15 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine
 
+from models.audit import AuditEntry  # noqa: F401
 from models.base import Base
 from models.building import Building  # noqa: F401  (registers the table)
 from models.database import make_engine
 from models.enterprise import Enterprise  # noqa: F401
 from models.scenario import Scenario  # noqa: F401
 from models.text_vector import TextVector  # noqa: F401
+from models.user import ApiToken, User  # noqa: F401
+from models.weights_version import WeightsVersion  # noqa: F401
 
 
 def _engine() -> Engine:

@@ -177,3 +177,19 @@ def iter_records(session: Session, kind: RecordKind) -> Iterator[CatalogueRecord
 def count(session: Session, kind: RecordKind) -> int:
     """How many records of a kind are stored."""
     return session.scalar(select(func.count()).select_from(TABLES[kind])) or 0
+
+
+def get_record(session: Session, kind: RecordKind, record_id: str) -> CatalogueRecord | None:
+    """A stored record by id."""
+    row = session.get(TABLES[kind], record_id)
+    return None if row is None else to_record(kind, row)
+
+
+def delete_record(session: Session, kind: RecordKind, record_id: str) -> bool:
+    """Delete a record by id; whether it existed."""
+    row = session.get(TABLES[kind], record_id)
+    if row is None:
+        return False
+    session.delete(row)
+    session.flush()
+    return True

@@ -12,16 +12,21 @@ from api.config import Settings, get_settings
 from models.catalogue import import_file
 from models.database import make_engine, make_session_factory
 from tests.files import building, jsonl
+from tests.matcher.fakes import HashingEncoder
 
 
 def test_health_and_home_page(fresh_database_url: str) -> None:
     engine = make_engine(fresh_database_url)
-    with TestClient(create_app(Settings(database_url=fresh_database_url))) as client:
-        with make_session_factory(engine).begin() as session:
-            import_file(session, "buildings", jsonl(building()), "b.jsonl")
-        assert client.get("/healthz").json() == {"status": "ok", "database": "ok"}
+    with make_session_factory(engine).begin() as session:
+        import_file(session, "buildings", jsonl(building()), "b.jsonl")
+    app = create_app(Settings(database_url=fresh_database_url), encoder=HashingEncoder())
+    with TestClient(app) as client:
+        health = client.get("/healthz").json()
         page = client.get("/")
     engine.dispose()
+    assert health["database"] == "ok"
+    assert health["index"] == {"buildings": 1, "enterprises": 0, "scenarios": 0}
+    assert health["weights_version"] == 1
     assert page.status_code == 200
     assert "楼宇：1 条" in page.text
 

@@ -1,0 +1,111 @@
+"""Passwords (argon2), API tokens (random, stored as SHA-256) and a login rate limiter."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+from collections import deque
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models.audit import record
+from models.user import ApiToken, Role, User
+
+_hasher = PasswordHasher()
+TOKEN_BYTES = 32
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of a password."""
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Whether `password` matches the stored hash."""
+    if not password_hash:
+        return False
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def token_digest(token: str) -> str:
+    """The stored form of a token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(session: Session, user: User) -> str:
+    """Create a new API token for `user`; the token itself is returned once and never stored."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    session.add(ApiToken(user_id=user.id, token_hash=token_digest(token)))
+    return token
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    """The user a bearer token belongs to."""
+    return session.scalar(
+        select(User)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == token_digest(token))
+    )
+
+
+def add_user(
+    session: Session, *, name: str, role: Role, password: str | None, actor: str
+) -> tuple[User, str]:
+    """Create a user with a first API token; raise ValueError if the name is taken."""
+    if session.scalar(select(User).where(User.name == name)) is not None:
+        raise ValueError(f"用户名「{name}」已存在")
+    user = User(name=name, role=role, password_hash=hash_password(password) if password else None)
+    session.add(user)
+    session.flush()
+    token = issue_token(session, user)
+    record(
+        session,
+        actor=actor,
+        action="user.add",
+        target_kind="user",
+        target_id=name,
+        after={"name": name, "role": role.value},
+    )
+    return user, token
+
+
+class LoginLimiter:
+    """Allows `attempts` failed logins per key within `window` seconds, then refuses until they age out."""
+
+    def __init__(self, attempts: int = 5, window: float = 300.0) -> None:
+        """Remember failures in memory (per process)."""
+        self.attempts = attempts
+        self.window = window
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def blocked(self, key: str) -> bool:
+        """Whether `key` has failed too often recently."""
+        with self._lock:
+            recent = self._recent(key)
+            return len(recent) >= self.attempts
+
+    def failed(self, key: str) -> None:
+        """Count one failure for `key`."""
+        with self._lock:
+            self._recent(key).append(time.monotonic())
+
+    def succeeded(self, key: str) -> None:
+        """Forget the failures of `key`."""
+        with self._lock:
+            self._failures.pop(key, None)
+
+    def _recent(self, key: str) -> deque[float]:
+        """Failures of `key` within the window."""
+        failures = self._failures.setdefault(key, deque())
+        while failures and failures[0] < time.monotonic() - self.window:
+            failures.popleft()
+        return failures

@@ -1,0 +1,78 @@
+"""Request dependencies: the app state, a database session per request, and the signed-in user."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from api.auth import user_for_token
+from api.state import AppState
+from models.user import Role, User
+
+_bearer = HTTPBearer(
+    auto_error=False, description="API 令牌：`xingpei users add` 生成，或 POST /api/v1/auth/login"
+)
+
+
+def get_state(request: Request) -> AppState:
+    """The state built by the lifespan."""
+    state: AppState = request.app.state.xingpei
+    return state
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def get_session(state: StateDep) -> Iterator[Session]:
+    """A session that commits when the request succeeds and rolls back when it fails."""
+    with state.sessions() as session:
+        try:
+            yield session
+            session.commit()
+        except Exception:
+            session.rollback()
+            raise
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_user(
+    session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> User | None:
+    """The user of the bearer token, None for anonymous requests; 401 for an unknown token."""
+    if credentials is None:
+        return None
+    user = user_for_token(session, credentials.credentials)
+    if user is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "令牌无效或已失效", headers={"WWW-Authenticate": "Bearer"}
+        )
+    return user
+
+
+MaybeUser = Annotated[User | None, Depends(get_user)]
+
+
+def require_staff(user: MaybeUser) -> User:
+    """Staff or admin; 401 when not signed in."""
+    if user is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "需要登录", headers={"WWW-Authenticate": "Bearer"})
+    return user
+
+
+StaffUser = Annotated[User, Depends(require_staff)]
+
+
+def require_admin(user: StaffUser) -> User:
+    """Admin only; 403 for staff."""
+    if user.role != Role.admin:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "需要管理员权限")
+    return user
+
+
+AdminUser = Annotated[User, Depends(require_admin)]

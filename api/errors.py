@@ -1,0 +1,62 @@
+"""Errors as JSON with a Chinese message naming the field; bad input is a 4xx, never a 5xx."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from models.row_errors import ImportRejected, describe
+
+log = logging.getLogger("xingpei")
+
+
+def _field(loc: tuple[int | str, ...]) -> str:
+    """A request error location as a dotted field name, without the `body`/`query` prefix."""
+    parts = (
+        [str(part) for part in loc[1:]]
+        if loc and loc[0] in ("body", "query", "path", "header")
+        else list(map(str, loc))
+    )
+    return ".".join(parts) or str(loc[0] if loc else "")
+
+
+async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """422 with every bad field and its reason."""
+    errors = []
+    for error in exc.errors():
+        field, message = describe(error)
+        name = _field(tuple(error.get("loc", ()))) if error.get("type") != "cross_field" else field
+        errors.append({"field": name, "message": message})
+    summary = "；".join(f"{e['field']}：{e['message']}" for e in errors[:5])
+    return JSONResponse(
+        {"detail": f"请求有误 — {summary}", "errors": errors}, status.HTTP_422_UNPROCESSABLE_ENTITY
+    )
+
+
+async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    """HTTP errors keep their status and carry `detail`."""
+    return JSONResponse({"detail": exc.detail}, exc.status_code, headers=getattr(exc, "headers", None))
+
+
+async def _rejected(request: Request, exc: ImportRejected) -> JSONResponse:
+    """A rejected import: every bad row with its row number, field and reason."""
+    rows = [{"row": e.row, "field": e.field, "message": e.message, "text": str(e)} for e in exc.errors]
+    return JSONResponse({"detail": str(exc), "errors": rows}, status.HTTP_422_UNPROCESSABLE_ENTITY)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """Anything unforeseen: logged, and answered as JSON."""
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return JSONResponse({"detail": "服务器内部错误"}, status.HTTP_500_INTERNAL_SERVER_ERROR)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers."""
+    app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http)  # type: ignore[arg-type]
+    app.add_exception_handler(ImportRejected, _rejected)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unexpected)
