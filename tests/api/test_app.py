@@ -10,13 +10,14 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.config import Settings, get_settings
 from models.catalogue import import_file
-from models.database import make_engine, make_session_factory
+from models.database import make_engine, make_session_factory, migrate
 from tests.files import building, jsonl
 from tests.matcher.fakes import HashingEncoder
 
 
 def test_health_and_home_page(fresh_database_url: str) -> None:
     engine = make_engine(fresh_database_url)
+    migrate(engine)
     with make_session_factory(engine).begin() as session:
         import_file(session, "buildings", jsonl(building()), "b.jsonl")
     app = create_app(Settings(database_url=fresh_database_url), encoder=HashingEncoder())
