@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
+import json
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -15,10 +17,20 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.config import Settings, get_settings
 from api.database import open_database
+from api.routes.matches import match_answer
+from api.state import AppState
+from matcher.recommender import MatchResult
 from models.catalogue import KIND_LABELS, iter_records, upsert_records, validate_rows
 from models.database import make_session_factory
 from models.interchange import file_format, read_rows, write_records
-from models.records import RECORD_TYPES, RecordKind
+from models.records import (
+    RECORD_TYPES,
+    BuildingRecord,
+    CatalogueRecord,
+    EnterpriseRecord,
+    RecordKind,
+    ScenarioRecord,
+)
 from models.row_errors import ImportRejected
 
 app = typer.Typer(help="星配：楼宇、企业与应用场景的供需匹配。", no_args_is_help=True, add_completion=False)
@@ -157,3 +169,135 @@ def main() -> None:
     except ValueError as exc:
         err.print(f"[red]配置错误[/]：{exc}", highlight=False)
         sys.exit(2)
+
+
+class RoleChoice(StrEnum):
+    """Roles a user may be given."""
+
+    admin = "admin"
+    staff = "staff"
+
+
+users_app = typer.Typer(help="用户与 API 令牌。", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="用户名")],
+    role: Annotated[RoleChoice, typer.Option(help="角色：admin 管理员 / staff 招商人员")],
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="从标准输入读取登录密码")] = False,
+) -> None:
+    """Create a user and print a new API token as the last line (shown once, stored only as a hash)."""
+    from api.auth import add_user
+    from models.user import Role
+
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    if password_stdin and not password:
+        err.print("标准输入中没有密码", markup=False)
+        raise typer.Exit(2)
+    try:
+        with _sessions(get_settings()).begin() as session:
+            user, token = add_user(
+                session,
+                name=name,
+                role=Role.parse(role.value),
+                password=password,
+                actor=f"cli:{getpass.getuser()}",
+            )
+            typer.echo(f"已创建用户 {user.name}（{user.role.label}）。API 令牌只显示这一次：")
+    except ValueError as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(1) from None
+    typer.echo(token)
+
+
+match_app = typer.Typer(help="推荐：为企业找楼、为企业推荐场景、为楼宇或场景找企业。", no_args_is_help=True)
+app.add_typer(match_app, name="match")
+K_OPTION = typer.Option("-k", min=1, max=50, help="返回条数")
+JSON_OPTION = typer.Option("--json", help="输出与 HTTP API 相同的 JSON")
+
+
+def _print_matches(result: MatchResult, weights_version: int, as_json: bool) -> None:
+    """Print a match answer as the API's JSON or as readable lines."""
+    if as_json:
+        typer.echo(json.dumps(match_answer(result, weights_version), ensure_ascii=False, indent=2))
+        return
+    for match in result.results:
+        typer.echo(
+            f"{match.rank:>2}. {match.name}（{match.id}，{match.district or '市级'}）得分 {match.score:.3f}"
+        )
+        for reason in match.reasons:
+            typer.echo(f"      · {reason}")
+    if result.note:
+        typer.echo(result.note)
+
+
+def _loaded() -> AppState:
+    """The configured catalogue loaded into a recommender, as the web app does at start-up."""
+    from api.state import load_state
+    from matcher.encoder import CachedEncoder, SentenceEncoder
+    from models.text_vector import SqlVectorStore
+
+    settings = get_settings()
+    sessions = _sessions(settings)
+    encoder = CachedEncoder(SentenceEncoder(settings.embedding_model), SqlVectorStore(sessions))
+    return load_state(settings, sessions, encoder)
+
+
+def _record(state: AppState, kind: RecordKind, record_id: str) -> CatalogueRecord:
+    """A stored record, or exit with a message naming the id."""
+    try:
+        return state.recommender.stored(kind, record_id)
+    except KeyError:
+        err.print(f"{KIND_LABELS[kind]}「{record_id}」不存在", markup=False)
+        raise typer.Exit(1) from None
+
+
+@match_app.command("buildings")
+def match_buildings_command(
+    enterprise: Annotated[str, typer.Option(help="企业编号")],
+    k: Annotated[int, K_OPTION] = 10,
+    as_json: Annotated[bool, JSON_OPTION] = False,
+) -> None:
+    """The best buildings for a stored firm."""
+    state = _loaded()
+    firm = _record(state, "enterprises", enterprise)
+    assert isinstance(firm, EnterpriseRecord)
+    _print_matches(state.recommender.match_buildings(firm, k), state.weights_version, as_json)
+
+
+@match_app.command("scenarios")
+def match_scenarios_command(
+    enterprise: Annotated[str, typer.Option(help="企业编号")],
+    k: Annotated[int, K_OPTION] = 10,
+    as_json: Annotated[bool, JSON_OPTION] = False,
+) -> None:
+    """The best open scenarios for a stored firm."""
+    state = _loaded()
+    firm = _record(state, "enterprises", enterprise)
+    assert isinstance(firm, EnterpriseRecord)
+    _print_matches(state.recommender.match_scenarios(firm, k), state.weights_version, as_json)
+
+
+@match_app.command("enterprises")
+def match_enterprises_command(
+    building: Annotated[str | None, typer.Option(help="楼宇编号")] = None,
+    scenario: Annotated[str | None, typer.Option(help="场景编号")] = None,
+    k: Annotated[int, K_OPTION] = 10,
+    as_json: Annotated[bool, JSON_OPTION] = False,
+) -> None:
+    """The firms that fit a stored building or could take on a stored scenario."""
+    if (building is None) == (scenario is None):
+        err.print("请指定 --building 或 --scenario 之一", markup=False)
+        raise typer.Exit(2)
+    state = _loaded()
+    if building is not None:
+        target = _record(state, "buildings", building)
+        assert isinstance(target, BuildingRecord)
+        result = state.recommender.match_enterprises_for_building(target, k)
+    else:
+        item = _record(state, "scenarios", scenario or "")
+        assert isinstance(item, ScenarioRecord)
+        result = state.recommender.match_enterprises_for_scenario(item, k)
+    _print_matches(result, state.weights_version, as_json)

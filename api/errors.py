@@ -33,7 +33,7 @@ async def _validation(request: Request, exc: RequestValidationError) -> JSONResp
         errors.append({"field": name, "message": message})
     summary = "；".join(f"{e['field']}：{e['message']}" for e in errors[:5])
     return JSONResponse(
-        {"detail": f"请求有误 — {summary}", "errors": errors}, status.HTTP_422_UNPROCESSABLE_ENTITY
+        {"detail": f"请求有误 — {summary}", "errors": errors}, status.HTTP_422_UNPROCESSABLE_CONTENT
     )
 
 
@@ -45,7 +45,7 @@ async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
 async def _rejected(request: Request, exc: ImportRejected) -> JSONResponse:
     """A rejected import: every bad row with its row number, field and reason."""
     rows = [{"row": e.row, "field": e.field, "message": e.message, "text": str(e)} for e in exc.errors]
-    return JSONResponse({"detail": str(exc), "errors": rows}, status.HTTP_422_UNPROCESSABLE_ENTITY)
+    return JSONResponse({"detail": str(exc), "errors": rows}, status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +36,14 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
+def _json(value: Any) -> str:
+    """JSON columns keep Chinese as it is, so that text filters and exports see the real characters."""
+    return json.dumps(value, ensure_ascii=False)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for `url`, creating the folder of a SQLite file if needed."""
+    kwargs.setdefault("json_serializer", _json)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":

@@ -203,7 +203,7 @@ def _merge(kind: RecordKind, before: CatalogueRecord, changes: BaseModel) -> Cat
         return CREATE[kind].model_validate(values)
     except ValidationError as exc:
         detail = [{"field": e.field, "message": e.message} for e in row_errors(0, exc, CREATE[kind].LABELS)]
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail) from None
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from None
 
 
 def _crud(kind: RecordKind, noun: str, Writer: Any, Reader: Any) -> None:  # noqa: N803

@@ -23,7 +23,7 @@ async def import_upload(
     """Import a .jsonl/.csv/.xlsx file; 422 lists every bad row, 413 when larger than 50 MiB."""
     data = await file.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
-        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "文件超过 50 MiB，请拆分后导入")
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "文件超过 50 MiB，请拆分后导入")
     report = import_file(session, kind, data, file.filename or "upload")
     audit(
         session,

@@ -20,7 +20,7 @@ K = Annotated[int, Query(ge=1, le=MAX_K, description=f"返回条数（最多 {MA
 Districts = Annotated[list[District] | None, Query(description="只看这些区（硬性筛选）")]
 
 
-def _answer(state: AppState, result: MatchResult) -> dict[str, Any]:
+def match_answer(result: MatchResult, weights_version: int) -> dict[str, Any]:
     """The SPEC answer shape, naming the weights version used."""
     return {
         "results": [vars(match) for match in result.results],
@@ -28,8 +28,13 @@ def _answer(state: AppState, result: MatchResult) -> dict[str, Any]:
         "eligible": result.eligible,
         "excluded": result.excluded,
         "note": result.note,
-        "weights_version": state.weights_version,
+        "weights_version": weights_version,
     }
+
+
+def _answer(state: AppState, result: MatchResult) -> dict[str, Any]:
+    """The answer with the state's current weights version."""
+    return match_answer(result, state.weights_version)
 
 
 def _stored(state: AppState, kind: RecordKind, record_id: str) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,40 @@ def test_gen_writes_a_valid_catalogue_of_the_asked_size(configured: str, tmp_pat
     result = runner.invoke(app, ["import", "enterprises", str(path)])
     assert result.exit_code == 0, result.output
     assert stored_count(configured, "enterprises") == 1500
+
+
+def test_users_add_prints_a_token_last_that_the_api_accepts(configured: str) -> None:
+    result = runner.invoke(
+        app, ["users", "add", "王主任", "--role", "admin", "--password-stdin"], input="密码123\n"
+    )
+    assert result.exit_code == 0, result.output
+    token = result.output.strip().splitlines()[-1]
+    engine = make_engine(configured)
+    from api.auth import user_for_token, verify_password
+
+    with make_session_factory(engine)() as session:
+        user = user_for_token(session, token)
+        assert user is not None
+        assert (user.name, user.role) == ("王主任", "admin")
+        assert verify_password(user.password_hash, "密码123")
+        assert token not in str(user.password_hash)
+    engine.dispose()
+    again = runner.invoke(app, ["users", "add", "王主任", "--role", "staff"])
+    assert again.exit_code == 1
+    assert "已存在" in again.output
+
+
+def test_match_command_prints_the_api_json(configured: str, tmp_path: Path) -> None:
+    buildings, firms = tmp_path / "b.jsonl", tmp_path / "e.jsonl"
+    buildings.write_bytes(jsonl(building(), building(id="B2", district="江北区")))
+    firms.write_bytes(jsonl(enterprise(required_area_m2=500, max_rent_yuan_m2_month=100)))
+    runner.invoke(app, ["import", "buildings", str(buildings)])
+    runner.invoke(app, ["import", "enterprises", str(firms)])
+    result = runner.invoke(app, ["match", "buildings", "--enterprise", "E1", "-k", "5", "--json"])
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.output)
+    assert {r["id"] for r in answer["results"]} == {"B1", "B2"}
+    assert answer["weights_version"] == 1
+    missing = runner.invoke(app, ["match", "enterprises", "--building", "NOPE"])
+    assert missing.exit_code == 1
+    assert "不存在" in missing.output

@@ -1,0 +1,92 @@
+"""Matching over HTTP: four directions, ad-hoc profiles, k and district filters, fresh data."""
+
+from __future__ import annotations
+
+from tests.api.conftest import Api
+from tests.files import building, enterprise
+
+
+def _check(answer: dict, k: int) -> None:  # type: ignore[type-arg]
+    """The SPEC answer shape: results best first with components adding up to the score."""
+    assert set(answer) >= {"results", "weights_version", "note", "eligible"}
+    assert len(answer["results"]) <= k
+    for rank, result in enumerate(answer["results"], start=1):
+        assert set(result) >= {"id", "name", "rank", "score", "components", "reasons"}
+        assert result["rank"] == rank
+        assert abs(sum(result["components"].values()) - result["score"]) < 1e-6
+        assert 2 <= len(result["reasons"]) <= 5
+
+
+def test_four_directions_for_stored_records(api: Api) -> None:
+    firm = api.client.get("/api/v1/enterprises", params={"limit": 1}, headers=api.staff).json()["items"][0][
+        "id"
+    ]
+    for path in (
+        f"/api/v1/enterprises/{firm}/matches/buildings",
+        f"/api/v1/enterprises/{firm}/matches/scenarios",
+        "/api/v1/buildings/B00001/matches/enterprises",
+    ):
+        answer = api.client.get(path, params={"k": 5}, headers=api.staff)
+        assert answer.status_code == 200, (path, answer.text)
+        _check(answer.json(), 5)
+    scenario = api.client.get("/api/v1/scenarios", params={"limit": 1}).json()["items"][0]["id"]
+    answer = api.client.get(f"/api/v1/scenarios/{scenario}/matches/enterprises", headers=api.staff)
+    _check(answer.json(), 10)
+    assert answer.json()["results"]
+
+
+def test_unknown_ids_are_404_and_k_is_capped(api: Api) -> None:
+    assert api.client.get("/api/v1/enterprises/NOPE/matches/buildings", headers=api.staff).status_code == 404
+    assert api.client.get("/api/v1/buildings/NOPE/matches/enterprises", headers=api.staff).status_code == 404
+    too_many = api.client.get(
+        "/api/v1/buildings/B00001/matches/enterprises", params={"k": 500}, headers=api.staff
+    )
+    assert too_many.status_code == 422
+    assert too_many.json()["errors"][0]["field"] == "k"
+
+
+def test_ad_hoc_profiles_are_not_stored(api: Api) -> None:
+    profile = enterprise(
+        id="PHONE", required_area_m2=300, max_rent_yuan_m2_month=150, needs_move_in_ready=False
+    )
+    answer = api.client.post(
+        "/api/v1/match/buildings", json=profile, params={"district": ["渝中区"]}, headers=api.staff
+    )
+    assert answer.status_code == 200, answer.text
+    _check(answer.json(), 10)
+    assert {r["district"] for r in answer.json()["results"]} <= {"渝中区"}
+    assert api.client.get("/api/v1/enterprises/PHONE", headers=api.staff).status_code == 404
+    anonymous = api.client.post("/api/v1/match/scenarios", json=profile)
+    assert anonymous.status_code == 200
+    assert api.client.post("/api/v1/match/buildings", json=profile).status_code == 401
+
+
+def test_a_new_building_is_matched_by_the_next_query(api: Api) -> None:
+    firm = enterprise(
+        id="P2",
+        description="专注芯片设计与流片验证的企业",
+        required_area_m2=500,
+        max_rent_yuan_m2_month=150,
+        needs_move_in_ready=True,
+        preferred_districts=["巴南区"],
+    )
+    api.client.post(
+        "/api/v1/buildings",
+        headers=api.staff,
+        json=building(
+            id="CHIP1",
+            district="巴南区",
+            name="芯片设计大厦",
+            description="专为芯片设计、流片验证企业打造",
+            fit_out="move_in_ready",
+            focus_industries=["ic_design"],
+            vacant_area_m2=600,
+            min_unit_m2=None,
+            rent_yuan_m2_month=40,
+        ),
+    )
+    answer = api.client.post("/api/v1/match/buildings", json=firm, params={"k": 3}, headers=api.staff).json()
+    assert answer["results"][0]["id"] == "CHIP1"
+    api.client.delete("/api/v1/buildings/CHIP1", headers=api.staff)
+    answer = api.client.post("/api/v1/match/buildings", json=firm, params={"k": 3}, headers=api.staff).json()
+    assert "CHIP1" not in [r["id"] for r in answer["results"]]
