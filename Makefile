@@ -9,7 +9,7 @@ MODEL_DIR := var/models/multilingual-e5-small
 MODEL := $(MODEL_DIR)/xingpei-export.json
 export OMP_NUM_THREADS ?= 2
 
-.PHONY: install model run serve test test-sqlite test-postgres test-slow lint eval notebooks demo-data \
+.PHONY: install model run serve test test-sqlite test-postgres test-slow fuzz lint eval notebooks demo-data \
 	bench-import clean
 
 install: $(STAMP) $(MODEL)
@@ -39,16 +39,20 @@ lint: install
 	$(BIN)/mypy
 
 test-sqlite: install
-	$(PYTEST) -m "not slow"
+	$(PYTEST) -m "not slow and not fuzz"
 
 # Runs the suite against a fresh PostgreSQL database when a server answers on 127.0.0.1:5432.
 test-postgres: install
-	$(BIN)/python .ci/with_postgres.py $(PYTEST) -m "not slow"
+	$(BIN)/python .ci/with_postgres.py $(PYTEST) -m "not slow and not fuzz"
 
 test: lint test-sqlite test-postgres
 
 test-slow: install
 	$(PYTEST) -m slow
+
+# A longer schemathesis run against the app's own OpenAPI document.
+fuzz: install
+	FUZZ_EXAMPLES=200 $(PYTEST) -m fuzz tests/api/test_schemathesis.py
 
 demo-data: install
 	$(BIN)/python -c "from models.demo.bundle import write_demo_files; print(write_demo_files())"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -21,6 +22,8 @@ from models.catalogue import KIND_LABELS, count
 from models.database import make_session_factory
 from models.text_vector import SqlVectorStore
 
+log = logging.getLogger("uvicorn.error")
+
 
 def create_app(settings: Settings | None = None, encoder: Encoder | None = None) -> FastAPI:
     """Build the application; heavy resources are loaded in the lifespan, never at import time.
@@ -35,7 +38,9 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
         sessions = make_session_factory(engine)
         model = encoder or SentenceEncoder(settings.embedding_model)
         cached = CachedEncoder(model, SqlVectorStore(sessions))
+        log.info("正在载入目录与向量（首次启动需为全部记录编码，之后从缓存读取）…")
         app.state.xingpei = await run_in_threadpool(load_state, settings, sessions, cached)
+        log.info("已就绪：新编码 %d 条文本", cached.encoded)
         yield
         engine.dispose()
 

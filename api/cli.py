@@ -254,6 +254,15 @@ def _record(state: AppState, kind: RecordKind, record_id: str) -> CatalogueRecor
         raise typer.Exit(1) from None
 
 
+def _for_firm(enterprise: str, target: RecordKind, k: int, as_json: bool) -> None:
+    """Print the best buildings or scenarios for a stored firm."""
+    state = _loaded()
+    firm = _record(state, "enterprises", enterprise)
+    assert isinstance(firm, EnterpriseRecord)
+    match = state.recommender.match_buildings if target == "buildings" else state.recommender.match_scenarios
+    _print_matches(match(firm, k), state.weights_version, as_json)
+
+
 @match_app.command("buildings")
 def match_buildings_command(
     enterprise: Annotated[str, typer.Option(help="企业编号")],
@@ -261,10 +270,7 @@ def match_buildings_command(
     as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """The best buildings for a stored firm."""
-    state = _loaded()
-    firm = _record(state, "enterprises", enterprise)
-    assert isinstance(firm, EnterpriseRecord)
-    _print_matches(state.recommender.match_buildings(firm, k), state.weights_version, as_json)
+    _for_firm(enterprise, "buildings", k, as_json)
 
 
 @match_app.command("scenarios")
@@ -274,10 +280,7 @@ def match_scenarios_command(
     as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """The best open scenarios for a stored firm."""
-    state = _loaded()
-    firm = _record(state, "enterprises", enterprise)
-    assert isinstance(firm, EnterpriseRecord)
-    _print_matches(state.recommender.match_scenarios(firm, k), state.weights_version, as_json)
+    _for_firm(enterprise, "scenarios", k, as_json)
 
 
 @match_app.command("enterprises")
