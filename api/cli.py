@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.cli_weights import weights_app
 from api.config import Settings, get_settings
 from api.database import open_database
 from api.routes.matches import match_answer
@@ -178,6 +179,7 @@ class RoleChoice(StrEnum):
     staff = "staff"
 
 
+app.add_typer(weights_app, name="weights")
 users_app = typer.Typer(help="用户与 API 令牌。", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 

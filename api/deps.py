@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -56,6 +56,8 @@ def get_user(
 
 
 MaybeUser = Annotated[User | None, Depends(get_user)]
+OPTIONAL_LOGIN: dict[str, Any] = {"security": [{}]}
+"""`openapi_extra` of an operation anyone may call: the document then marks the bearer token as optional."""
 
 
 def require_staff(user: MaybeUser) -> User:

@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from models.row_errors import ImportRejected, describe
 
@@ -37,9 +38,30 @@ async def _validation(request: Request, exc: RequestValidationError) -> JSONResp
     )
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method the requested path answers to, for the `Allow` header of a 405."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
+
+
 async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    """HTTP errors keep their status and carry `detail`."""
-    return JSONResponse({"detail": exc.detail}, exc.status_code, headers=getattr(exc, "headers", None))
+    """HTTP errors keep their status and carry `detail`; a body that cannot be parsed is a 422 like others."""
+    if exc.status_code == status.HTTP_400_BAD_REQUEST:
+        # Only FastAPI and Starlette answer 400 here: a body that is neither JSON nor well-formed multipart.
+        message = f"请求体无法解析（应为 UTF-8 编码的 JSON，上传文件用 multipart/form-data：{exc.detail}）"
+        errors = [{"field": "body", "message": message}]
+        return JSONResponse(
+            {"detail": f"请求有误 — body：{message}", "errors": errors}, status.HTTP_422_UNPROCESSABLE_CONTENT
+        )
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
+        # Starlette names only the methods of the first route that matched the path.
+        headers["Allow"] = _allowed_methods(request)
+    return JSONResponse({"detail": exc.detail}, exc.status_code, headers=headers or None)
 
 
 async def _rejected(request: Request, exc: ImportRejected) -> JSONResponse:

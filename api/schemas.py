@@ -1,30 +1,154 @@
-"""API schemas: create (the interchange records), update (partial), read, pages and match answers."""
+"""API schemas: create (the records, as sent), update (partial), read, pages, match answers and errors."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from functools import cache
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from fastapi import Path
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic_core import PydanticCustomError
 
-from models.records import BuildingRecord, CatalogueRecord, EnterpriseRecord, RecordKind, ScenarioRecord
+from models.records import (
+    RECORD_TYPES,
+    BuildingRecord,
+    CatalogueRecord,
+    EnterpriseRecord,
+    RecordKind,
+    ScenarioRecord,
+    _clean_text,
+)
 
 T = TypeVar("T")
 MAX_PAGE = 100
 
 
+def printable(value: Any) -> Any:
+    """Refuse control characters (NUL and friends) in ids and search text, as the records do."""
+    return _clean_text(value) if isinstance(value, str) else value
+
+
+RecordIdPath = Annotated[
+    str, Path(min_length=1, max_length=64, description="记录编号"), AfterValidator(printable)
+]
+
+
+_JSON_TYPE_NAMES = {
+    "string": "文本",
+    "number": "数字",
+    "integer": "整数",
+    "boolean": "true 或 false",
+    "array": "列表",
+    "object": "对象",
+    "null": "null",
+}
+
+
+def _json_type(value: Any) -> str:
+    """The JSON type of a decoded JSON value."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+def _types(schema: dict[str, Any], definitions: dict[str, Any]) -> tuple[set[str], set[str] | None]:
+    """The JSON types a property allows and, for arrays, the types its items allow (empty: not checked)."""
+    if "$ref" in schema:
+        schema = definitions.get(schema["$ref"].rsplit("/", 1)[-1], {})
+    if "anyOf" in schema:
+        allowed: set[str] = set()
+        items: set[str] | None = None
+        for option in schema["anyOf"]:
+            option_types, option_items = _types(option, definitions)
+            allowed |= option_types
+            items = option_items if option_items is not None else items
+        return allowed, items
+    allowed = {schema["type"]} if isinstance(schema.get("type"), str) else set()
+    if "number" in allowed:
+        allowed.add("integer")
+    items = _types(schema.get("items", {}), definitions)[0] if "array" in allowed else None
+    return allowed, items
+
+
+@cache
+def _field_types(model: type[BaseModel]) -> dict[str, tuple[set[str], set[str] | None]]:
+    """The JSON types each field of a model allows, from the model's own JSON schema."""
+    schema = model.model_json_schema()
+    definitions = schema.get("$defs", {})
+    return {name: _types(field, definitions) for name, field in schema["properties"].items()}
+
+
+class AsSent(BaseModel):
+    """Base of the API's bodies: a JSON value must already have a type its field allows."""
+
+    # Ledger files are read leniently (a blank cell is absent, `a|b` is a list, `是` is true, a number may be
+    # a text); a JSON body says what it means, so null for a list or a number for a text is a 422.
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blanks_are_absent(cls, data: Any) -> Any:
+        """Refuse a value of a JSON type its field does not allow (replaces the records' blank rule)."""
+        if not isinstance(data, dict):
+            return data
+        for name, value in data.items():
+            allowed, items = _field_types(cls).get(name, (set(), None))
+            if allowed and _json_type(value) not in allowed:
+                raise _wrong_type(name, _expected(allowed), value)
+            if items and isinstance(value, list) and any(_json_type(item) not in items for item in value):
+                raise _wrong_type(name, f"{_expected(items)}的列表", value)
+        return data
+
+
+def _expected(allowed: set[str]) -> str:
+    """The allowed JSON types in words (an integer is a number)."""
+    shown = allowed - {"integer"} if "number" in allowed else allowed
+    return "或".join(_JSON_TYPE_NAMES[kind] for kind in _JSON_TYPE_NAMES if kind in shown)
+
+
+def _wrong_type(field: str, expected: str, value: Any) -> PydanticCustomError:
+    """A value of the wrong JSON type, reported against its field like the records' cross-field errors."""
+    shown = json.dumps(value, ensure_ascii=False)
+    message = f"应为{expected}，实际为 {shown if len(shown) <= 60 else shown[:60] + '…'}"
+    return PydanticCustomError("cross_field", "{message}", {"field": field, "message": message})
+
+
+class BuildingCreate(AsSent, BuildingRecord):
+    """A building as a request body."""
+
+
+class EnterpriseCreate(AsSent, EnterpriseRecord):
+    """An enterprise as a request body (stored, or an ad-hoc profile to match)."""
+
+
+class ScenarioCreate(AsSent, ScenarioRecord):
+    """A scenario as a request body."""
+
+
+def _without_default(schema: dict[str, Any]) -> None:
+    """An omitted field of a partial update keeps its value: it has no default to document."""
+    schema.pop("default", None)
+
+
 def _partial(record_type: type[CatalogueRecord]) -> type[BaseModel]:
-    """An update schema: every field but `id` optional, unknown fields forbidden."""
+    """An update schema: every field but `id` optional, null only where the record allows it, none unknown."""
+    # The fields keep their constraints and validators, so a bad value is refused before the record is merged.
     fields: dict[str, Any] = {
-        name: (info.annotation | None, None)  # type: ignore[operator]
+        name: (info.rebuild_annotation(), Field(default=None, json_schema_extra=_without_default))
         for name, info in record_type.model_fields.items()
         if name != "id"
     }
-    return create_model(
-        f"{record_type.__name__.removesuffix('Record')}Update",
-        __config__=ConfigDict(extra="forbid"),
-        **fields,
-    )
+    return create_model(f"{record_type.__name__.removesuffix('Record')}Update", __base__=AsSent, **fields)
 
 
 def _read(record_type: type[CatalogueRecord]) -> type[BaseModel]:
@@ -38,12 +162,12 @@ def _read(record_type: type[CatalogueRecord]) -> type[BaseModel]:
 
 
 CREATE: dict[RecordKind, type[CatalogueRecord]] = {
-    "buildings": BuildingRecord,
-    "enterprises": EnterpriseRecord,
-    "scenarios": ScenarioRecord,
+    "buildings": BuildingCreate,
+    "enterprises": EnterpriseCreate,
+    "scenarios": ScenarioCreate,
 }
-UPDATE: dict[RecordKind, type[BaseModel]] = {kind: _partial(schema) for kind, schema in CREATE.items()}
-READ: dict[RecordKind, type[BaseModel]] = {kind: _read(schema) for kind, schema in CREATE.items()}
+UPDATE: dict[RecordKind, type[BaseModel]] = {kind: _partial(schema) for kind, schema in RECORD_TYPES.items()}
+READ: dict[RecordKind, type[BaseModel]] = {kind: _read(schema) for kind, schema in RECORD_TYPES.items()}
 
 
 class Page(BaseModel, Generic[T]):
@@ -95,7 +219,7 @@ class LoginIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=64)
+    name: Annotated[str, Field(min_length=1, max_length=64), AfterValidator(printable)]
     password: str = Field(min_length=1, max_length=200)
 
 
@@ -104,3 +228,41 @@ class TokenOut(BaseModel):
 
     token: str
     role: str
+
+
+class ErrorOut(BaseModel):
+    """An error answer: what went wrong, in Chinese."""
+
+    detail: str = Field(description="错误说明")
+
+
+class FieldErrorOut(BaseModel):
+    """One bad field of a request, or of a row of an imported file."""
+
+    field: str | None = Field(description="出错的字段")
+    message: str = Field(description="错误原因")
+    row: int | None = Field(default=None, description="导入文件中的行号（0 表示整个文件）")
+    text: str | None = Field(default=None, description="导入错误的完整说明")
+
+
+class InvalidOut(BaseModel):
+    """A refused request or import file: a summary and every bad field (and row)."""
+
+    detail: str = Field(description="错误摘要")
+    errors: list[FieldErrorOut] = Field(description="逐个字段（导入时逐行）的错误")
+
+
+_ERRORS: dict[int, tuple[type[BaseModel], str]] = {
+    401: (ErrorOut, "未登录，或令牌无效"),
+    403: (ErrorOut, "需要管理员权限"),
+    404: (ErrorOut, "记录不存在（或匿名用户无权查看）"),
+    409: (ErrorOut, "编号已存在"),
+    413: (ErrorOut, "上传的文件过大"),
+    422: (InvalidOut, "请求有误：逐个列出出错的字段和原因"),
+    429: (ErrorOut, "登录失败次数过多，请稍后再试"),
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI declarations of the error answers an operation gives (all JSON with `detail`)."""
+    return {code: {"model": _ERRORS[code][0], "description": _ERRORS[code][1]} for code in codes}

@@ -1,14 +1,98 @@
-"""Weight governance: the current version, and immutable new versions with who, when and why."""
+"""Weight governance: the current version, immutable new versions with who, when and why, and previews."""
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any, cast
+
+import numpy as np
+from pydantic import AfterValidator, Field, StringConstraints, create_model
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from matcher.devset import DevSet, ItemKind, load_devset, relevance
+from matcher.encoder import Encoder
+from matcher.evaluation import build_recommender, coverage, district_concentration, ndcg_at_k, reciprocal_rank
+from matcher.recommender import Match, Recommender
 from matcher.weights import Weights
+from models.audit import record as audit
+from models.records import EnterpriseRecord
+from models.row_errors import ImportRejected
 from models.weights_version import WeightsVersion
 
 FIRST_REASON = "默认权重（系统初始化）"
+MAX_VERSION = 2**31 - 1
+"""The largest version number a database integer column holds."""
+TOP = 10
+"""How many results a preview compares per firm and kind."""
+ITEM_KINDS: tuple[ItemKind, ...] = ("buildings", "scenarios")
+
+if TYPE_CHECKING:
+    WholeWeights = Weights
+else:
+    WholeWeights = create_model(
+        "WholeWeights",
+        __base__=Weights,
+        __doc__="Every weight given as a number: a change never silently falls back to a default.",
+        **{
+            name: (float, Field(ge=0.0, le=1.0, strict=True, description=field.description))
+            for name, field in Weights.model_fields.items()
+        },
+    )
+
+
+BLANKS = " \t\n\r"
+REASON_PATTERN = r"^[^\x00]*[^\x00 \t\n\r][^\x00]*$"
+"""A reason has something besides blanks and no NUL character (which no text column can hold)."""
+
+
+def _readable(text: str) -> str:
+    """Reject a reason that is blank or holds a NUL character, with a message in Chinese."""
+    if "\x00" in text:
+        raise ValueError("不能包含 NUL 字符")
+    if not text.strip(BLANKS):
+        raise ValueError("不能为空或只有空白")
+    return text
+
+
+Reason = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=500),
+    AfterValidator(_readable),
+    Field(description="修改原因（必填，1–500 字）", json_schema_extra={"pattern": REASON_PATTERN}),
+]
+"""Why weights change: required, at most 500 characters."""
+
+
+class StaleVersion(Exception):
+    """A change based on a version that is no longer the current one."""
+
+    def __init__(self, expected: int, current: int) -> None:
+        """Keep both version numbers; the message names them."""
+        self.expected = expected
+        self.current = current
+        super().__init__(
+            f"expected_version 已过期：修改基于版本 {expected}，"
+            f"当前权重版本为 {current}，请基于最新版本重新提交"
+        )
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One version as the history shows it, with its changes against the version before."""
+
+    version: int
+    weights: dict[str, Any]
+    reason: str
+    author: str
+    created_at: datetime
+    restored_from: int | None
+    diff: dict[str, list[Any]]
 
 
 def current(session: Session) -> WeightsVersion:
@@ -26,3 +110,274 @@ def current(session: Session) -> WeightsVersion:
 def latest_number(session: Session) -> int:
     """The newest version number (0 when none is saved)."""
     return session.scalar(select(func.max(WeightsVersion.version))) or 0
+
+
+def meanings() -> dict[str, str]:
+    """Every weight's meaning in Chinese."""
+    return {name: field.description or "" for name, field in Weights.model_fields.items()}
+
+
+def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]:
+    """The weights that differ: `{name: [old, new]}` (None where a side lacks the name)."""
+    return {
+        name: [old.get(name), new.get(name)] for name in sorted(old | new) if old.get(name) != new.get(name)
+    }
+
+
+def _append(
+    session: Session,
+    *,
+    weights: dict[str, Any],
+    reason: str,
+    author: str,
+    expected_version: int | None,
+    restored_from: int | None,
+) -> tuple[WeightsVersion, WeightsVersion]:
+    """Insert the version after the current one; StaleVersion when the current one is not the expected one."""
+    latest = current(session)
+    if expected_version is not None and expected_version != latest.version:
+        raise StaleVersion(expected_version, latest.version)
+    new = WeightsVersion(
+        version=latest.version + 1,
+        weights=weights,
+        reason=reason,
+        author=author,
+        restored_from=restored_from,
+    )
+    try:
+        with session.begin_nested():
+            session.add(new)
+    except (IntegrityError, OperationalError) as exc:
+        if not _lost_race(exc):
+            raise
+        # SQLite's stale snapshot still shows the old number: the current one is at least the next.
+        raise StaleVersion(latest.version, max(latest_number(session), latest.version + 1)) from None
+    return latest, new
+
+
+def _lost_race(exc: IntegrityError | OperationalError) -> bool:
+    """Whether another writer saved first: our version number was taken, or SQLite's snapshot went stale."""
+    if isinstance(exc, IntegrityError):
+        return True
+    return getattr(exc.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY_SNAPSHOT
+
+
+def save(
+    session: Session, *, weights: Weights, reason: str, author: str, expected_version: int
+) -> WeightsVersion:
+    """Create the next version with `weights` (audited); StaleVersion unless `expected_version` is current."""
+    before, new = _append(
+        session,
+        weights=weights.model_dump(),
+        reason=reason,
+        author=author,
+        expected_version=expected_version,
+        restored_from=None,
+    )
+    audit(
+        session,
+        actor=author,
+        action="weights.set",
+        target_kind="weights",
+        target_id=str(new.version),
+        before=before.weights,
+        after=new.weights,
+    )
+    return new
+
+
+def rollback(
+    session: Session, *, version: int, reason: str | None, author: str, expected_version: int | None
+) -> WeightsVersion:
+    """Make an old version current again as a new version (audited); LookupError when it does not exist."""
+    target = session.get(WeightsVersion, version)
+    if target is None:
+        raise LookupError(f"权重版本 {version} 不存在（当前最新为版本 {current(session).version}）")
+    before, new = _append(
+        session,
+        weights=dict(target.weights),
+        reason=reason or f"回滚到版本 {version}",
+        author=author,
+        expected_version=expected_version,
+        restored_from=version,
+    )
+    audit(
+        session,
+        actor=author,
+        action="weights.rollback",
+        target_kind="weights",
+        target_id=str(new.version),
+        before=before.weights,
+        after=new.weights,
+    )
+    return new
+
+
+def history(session: Session) -> list[HistoryEntry]:
+    """Every version, newest first, with who, when, why and its diff against the version before."""
+    current(session)
+    versions = session.scalars(select(WeightsVersion).order_by(WeightsVersion.version)).all()
+    entries = []
+    previous: dict[str, Any] | None = None
+    for row in versions:
+        entries.append(
+            HistoryEntry(
+                version=row.version,
+                weights=dict(row.weights),
+                reason=row.reason,
+                author=row.author,
+                created_at=row.created_at,
+                restored_from=row.restored_from,
+                diff={} if previous is None else diff(previous, row.weights),
+            )
+        )
+        previous = row.weights
+    return entries[::-1]
+
+
+# ---- preview -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _DevBench:
+    """The labelled development set, a recommender over it, and each firm's grade of every item."""
+
+    devset: DevSet
+    recommender: Recommender
+    all_grades: dict[tuple[ItemKind, str], list[int]]
+
+
+_bench_lock = threading.Lock()
+_bench: list[tuple[Encoder, _DevBench | None]] = []
+"""The bench of the last encoder asked for (the app has one encoder, so it is built once per process)."""
+
+
+def _load_bench(encoder: Encoder) -> _DevBench | None:
+    """The development-set bench for an encoder, or None when the set cannot be read."""
+    try:
+        devset = load_devset()
+    except (OSError, ValueError, ImportRejected):
+        return None
+    grades = {
+        (kind, firm.id): [relevance(devset, firm.id, kind, item.id) for item in devset.items(kind)]
+        for kind in ITEM_KINDS
+        for firm in devset.enterprises
+    }
+    return _DevBench(devset, build_recommender(devset, encoder), grades)
+
+
+def dev_bench(encoder: Encoder) -> _DevBench | None:
+    """The development-set bench over `encoder`, built once and then reused."""
+    with _bench_lock:
+        if not _bench or _bench[0][0] is not encoder:
+            _bench[:] = [(encoder, _load_bench(encoder))]
+        return _bench[0][1]
+
+
+def _top(recommender: Recommender, firm: EnterpriseRecord, kind: ItemKind, weights: Weights) -> list[Match]:
+    """A firm's top results of one kind under some weights."""
+    match = recommender.match_buildings if kind == "buildings" else recommender.match_scenarios
+    return match(firm, TOP, weights=weights).results
+
+
+def _changes(old: list[str], new: list[str]) -> dict[str, Any]:
+    """How a top list changed: the ids that entered, that left, and that moved (with both ranks)."""
+    old_rank = {item: rank for rank, item in enumerate(old, start=1)}
+    new_rank = {item: rank for rank, item in enumerate(new, start=1)}
+    return {
+        "old": old,
+        "new": new,
+        "entered": [item for item in new if item not in old_rank],
+        "left": [item for item in old if item not in new_rank],
+        "moved": {
+            item: [old_rank[item], new_rank[item]]
+            for item in new
+            if item in old_rank and old_rank[item] != new_rank[item]
+        },
+        "changed": old != new,
+    }
+
+
+def _figures(lists: Sequence[list[Match]], catalogue_size: int) -> dict[str, float]:
+    """Mean score, catalogue coverage and district concentration of a set of top lists."""
+    scores = [match.score for matches in lists for match in matches]
+    return {
+        "mean_score": float(np.mean(scores)) if scores else 0.0,
+        "coverage": coverage([[match.id for match in matches] for matches in lists], catalogue_size),
+        "district_concentration": district_concentration(
+            [[match.district for match in matches] for matches in lists]
+        ),
+    }
+
+
+def _dev_figures(bench: _DevBench, kind: ItemKind, weights: Weights) -> dict[str, float]:
+    """nDCG@10 and MRR on the development set for one kind under some weights."""
+    ndcgs, mrrs = [], []
+    for firm in bench.devset.enterprises:
+        ranked = [match.id for match in _top(bench.recommender, firm, kind, weights)]
+        grades = [relevance(bench.devset, firm.id, kind, item_id) for item_id in ranked]
+        ndcgs.append(ndcg_at_k(grades, bench.all_grades[(kind, firm.id)], TOP))
+        mrrs.append(reciprocal_rank(grades))
+    return {"ndcg_at_10": float(np.mean(ndcgs)), "mrr": float(np.mean(mrrs))}
+
+
+class UnknownFirms(ValueError):
+    """Firm ids asked for in a preview that are not stored."""
+
+    def __init__(self, ids: list[str]) -> None:
+        """Keep the ids; the message names them."""
+        self.ids = ids
+        super().__init__(f"有不存在的企业编号：{'、'.join(ids)}")
+
+
+def _sample(recommender: Recommender, firm_ids: list[str] | None, sample: int) -> list[str]:
+    """The firms to preview: the ids given (UnknownFirms naming unknown ones), else the first by id."""
+    stored = recommender.records["enterprises"]
+    if firm_ids is None:
+        return sorted(stored)[:sample]
+    unknown = [firm_id for firm_id in dict.fromkeys(firm_ids) if firm_id not in stored]
+    if unknown:
+        raise UnknownFirms(unknown)
+    return list(dict.fromkeys(firm_ids))
+
+
+def preview(
+    recommender: Recommender, old: Weights, new: Weights, firm_ids: list[str] | None, sample: int
+) -> dict[str, Any]:
+    """How some firms' top-10 buildings and scenarios and the evaluation figures change; saves nothing."""
+    ids = _sample(recommender, firm_ids, sample)
+    firms: list[dict[str, Any]] = []
+    tops: dict[tuple[ItemKind, str], list[list[Match]]] = {}
+    for firm_id in ids:
+        firm = cast(EnterpriseRecord, recommender.stored("enterprises", firm_id))
+        entry: dict[str, Any] = {"id": firm_id, "name": firm.name}
+        for kind in ITEM_KINDS:
+            before, after = _top(recommender, firm, kind, old), _top(recommender, firm, kind, new)
+            tops.setdefault((kind, "old"), []).append(before)
+            tops.setdefault((kind, "new"), []).append(after)
+            entry[kind] = _changes([m.id for m in before], [m.id for m in after])
+        firms.append(entry)
+    figures = {}
+    for kind in ITEM_KINDS:
+        size = len(recommender.records[kind])
+        changed = sum(1 for entry in firms if entry[kind]["changed"])
+        figures[kind] = {
+            "old": _figures(tops.get((kind, "old"), []), size),
+            "new": _figures(tops.get((kind, "new"), []), size),
+            "changed_share": changed / len(firms) if firms else 0.0,
+        }
+    bench = dev_bench(recommender.encoder)
+    devset = (
+        None
+        if bench is None
+        else {
+            kind: {"old": _dev_figures(bench, kind, old), "new": _dev_figures(bench, kind, new)}
+            for kind in ITEM_KINDS
+        }
+    )
+    return {
+        "changed_weights": diff(old.model_dump(), new.model_dump()),
+        "firms": firms,
+        "figures": figures,
+        "devset": devset,
+    }

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, utcnow
+from models.base import Base, UtcDateTime, utcnow
 
 
 class WeightsVersion(Base):
@@ -20,5 +20,5 @@ class WeightsVersion(Base):
     weights: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
     reason: Mapped[str] = mapped_column(sa.Text)
     author: Mapped[str] = mapped_column(sa.String(64))
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     restored_from: Mapped[int | None]

@@ -6,12 +6,13 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
-from pydantic import BaseModel, ValidationError
+from fastapi.exceptions import RequestValidationError
+from pydantic import AfterValidator, BaseModel, ValidationError
 from sqlalchemy import Select, String, cast, func, or_, select
 from sqlalchemy.orm import Session
 
-from api.deps import AdminUser, MaybeUser, SessionDep, StaffUser, StateDep
-from api.schemas import CREATE, MAX_PAGE, READ, UPDATE, Page
+from api.deps import OPTIONAL_LOGIN, AdminUser, MaybeUser, SessionDep, StaffUser, StateDep
+from api.schemas import CREATE, MAX_PAGE, READ, UPDATE, Page, RecordIdPath, error_responses, printable
 from api.state import AppState
 from models.audit import record as audit
 from models.building import Building
@@ -19,14 +20,15 @@ from models.catalogue import TABLES, delete_record, get_record, to_record, upser
 from models.enterprise import Enterprise
 from models.enums import District, FitOut, Industry, Origin, ScenarioDomain, ScenarioStatus
 from models.records import CatalogueRecord, RecordKind
-from models.row_errors import row_errors
 from models.scenario import Scenario
 from models.user import User
 
 router = APIRouter(prefix="/api/v1", tags=["catalogue"])
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"每页条数（最多 {MAX_PAGE}）")]
 Offset = Annotated[int, Query(ge=0, le=10_000_000)]
-Text = Annotated[str | None, Query(max_length=100, description="在名称和介绍中搜索")]
+Text = Annotated[
+    str | None, Query(max_length=100, description="在名称和介绍中搜索"), AfterValidator(printable)
+]
 Number = Annotated[float | None, Query(ge=0, le=1e9)]
 
 
@@ -57,7 +59,12 @@ def _search(query: Select[Any], q: str | None, *columns: Any) -> Select[Any]:
     return query.where(or_(*(column.like(pattern) for column in columns)))
 
 
-@router.get("/buildings", response_model=Page[READ["buildings"]], summary="楼宇列表")
+@router.get(
+    "/buildings",
+    response_model=Page[READ["buildings"]],
+    summary="楼宇列表",
+    responses=error_responses(401, 422),
+)
 def list_buildings(
     session: SessionDep,
     user: StaffUser,
@@ -92,7 +99,12 @@ def list_buildings(
     return _page(session, "buildings", query, limit, offset)
 
 
-@router.get("/enterprises", response_model=Page[READ["enterprises"]], summary="企业线索列表")
+@router.get(
+    "/enterprises",
+    response_model=Page[READ["enterprises"]],
+    summary="企业线索列表",
+    responses=error_responses(401, 422),
+)
 def list_enterprises(
     session: SessionDep,
     user: StaffUser,
@@ -122,7 +134,11 @@ def list_enterprises(
 
 
 @router.get(
-    "/scenarios", response_model=Page[READ["scenarios"]], summary="应用场景列表（匿名可看征集中的场景）"
+    "/scenarios",
+    response_model=Page[READ["scenarios"]],
+    summary="应用场景列表（匿名可看征集中的场景）",
+    responses=error_responses(401, 422),
+    openapi_extra=OPTIONAL_LOGIN,
 )
 def list_scenarios(
     session: SessionDep,
@@ -198,27 +214,40 @@ def _save(
 
 def _merge(kind: RecordKind, before: CatalogueRecord, changes: BaseModel) -> CatalogueRecord:
     """Apply a partial update, validating the whole record again (cross-field rules included)."""
-    values = {**before.model_dump(), **changes.model_dump(exclude_unset=True)}
+    values = {**before.model_dump(mode="json"), **changes.model_dump(mode="json", exclude_unset=True)}
     try:
         return CREATE[kind].model_validate(values)
     except ValidationError as exc:
-        detail = [{"field": e.field, "message": e.message} for e in row_errors(0, exc, CREATE[kind].LABELS)]
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from None
+        # Answered like any bad body: every field and its reason.
+        errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_url=False)]
+        raise RequestValidationError(errors) from None
 
 
 def _crud(kind: RecordKind, noun: str, Writer: Any, Reader: Any) -> None:  # noqa: N803
     """Register get / create / update / delete for one kind."""
     create_schema, update_schema, read_schema = CREATE[kind], UPDATE[kind], READ[kind]
+    public = Reader is MaybeUser
+    denied = (401, 403) if Writer is AdminUser else (401,)
 
     @router.get(
-        f"/{kind}/{{record_id}}", response_model=read_schema, summary=f"{noun}详情", name=f"get_{kind}"
+        f"/{kind}/{{record_id}}",
+        response_model=read_schema,
+        summary=f"{noun}详情",
+        name=f"get_{kind}",
+        responses=error_responses(401, 404, 422),
+        openapi_extra=OPTIONAL_LOGIN if public else None,
     )
-    def get_one(record_id: str, session: SessionDep, user: Reader) -> dict[str, Any]:
+    def get_one(record_id: RecordIdPath, session: SessionDep, user: Reader) -> dict[str, Any]:
         """One record by id; 404 when unknown."""
         return _read(kind, _stored(session, kind, record_id, user))
 
     @router.post(
-        f"/{kind}", response_model=read_schema, status_code=201, summary=f"新建{noun}", name=f"create_{kind}"
+        f"/{kind}",
+        response_model=read_schema,
+        status_code=201,
+        summary=f"新建{noun}",
+        name=f"create_{kind}",
+        responses=error_responses(*denied, 409, 422),
     )
     def create(body: create_schema, session: SessionDep, state: StateDep, user: Writer) -> dict[str, Any]:
         """Create a record; 409 when the id is taken."""
@@ -227,10 +256,14 @@ def _crud(kind: RecordKind, noun: str, Writer: Any, Reader: Any) -> None:  # noq
         return _save(state, session, kind, body, user, None)
 
     @router.patch(
-        f"/{kind}/{{record_id}}", response_model=read_schema, summary=f"修改{noun}", name=f"update_{kind}"
+        f"/{kind}/{{record_id}}",
+        response_model=read_schema,
+        summary=f"修改{noun}",
+        name=f"update_{kind}",
+        responses=error_responses(*denied, 404, 422),
     )
     def update(
-        record_id: str, body: update_schema, session: SessionDep, state: StateDep, user: Writer
+        record_id: RecordIdPath, body: update_schema, session: SessionDep, state: StateDep, user: Writer
     ) -> dict[str, Any]:
         """Change some fields of a record; the whole record is validated again."""
         before = get_record(session, kind, record_id)
@@ -238,8 +271,14 @@ def _crud(kind: RecordKind, noun: str, Writer: Any, Reader: Any) -> None:  # noq
             raise _not_found(kind, record_id)
         return _save(state, session, kind, _merge(kind, before, body), user, before)
 
-    @router.delete(f"/{kind}/{{record_id}}", status_code=204, summary=f"删除{noun}", name=f"delete_{kind}")
-    def delete(record_id: str, session: SessionDep, state: StateDep, user: Writer) -> None:
+    @router.delete(
+        f"/{kind}/{{record_id}}",
+        status_code=204,
+        summary=f"删除{noun}",
+        name=f"delete_{kind}",
+        responses=error_responses(*denied, 404, 422),
+    )
+    def delete(record_id: RecordIdPath, session: SessionDep, state: StateDep, user: Writer) -> None:
         """Delete a record (audited); 404 when unknown."""
         before = get_record(session, kind, record_id)
         if before is None or not delete_record(session, kind, record_id):

@@ -7,16 +7,28 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, UploadFile, status
 
 from api.deps import AdminUser, SessionDep, StateDep
-from api.schemas import ImportAnswer
+from api.schemas import ImportAnswer, error_responses
 from models.audit import record as audit
 from models.catalogue import import_file, iter_records
 from models.records import RecordKind
 
 router = APIRouter(prefix="/api/v1", tags=["import"])
 MAX_UPLOAD_BYTES = 50 * 2**20
+MAX_AUDIT_NAME = 64
+"""Length of the audit log's target column."""
 
 
-@router.post("/import/{kind}", response_model=ImportAnswer, summary="导入台账文件（全部成功或全部不写）")
+def _audit_name(filename: str) -> str:
+    """The uploaded file's name as the audit log keeps it: printable and cut to the column's length."""
+    return "".join(char for char in filename if char.isprintable())[:MAX_AUDIT_NAME]
+
+
+@router.post(
+    "/import/{kind}",
+    response_model=ImportAnswer,
+    summary="导入台账文件（全部成功或全部不写）",
+    responses=error_responses(401, 403, 413, 422),
+)
 async def import_upload(
     kind: RecordKind, file: UploadFile, session: SessionDep, state: StateDep, user: AdminUser
 ) -> Any:
@@ -24,13 +36,14 @@ async def import_upload(
     data = await file.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "文件超过 50 MiB，请拆分后导入")
-    report = import_file(session, kind, data, file.filename or "upload")
+    filename = file.filename or "upload"
+    report = import_file(session, kind, data, filename)
     audit(
         session,
         actor=user.name,
         action="import",
         target_kind=kind,
-        target_id=file.filename,
+        target_id=_audit_name(filename),
         after={
             "rows": report.rows,
             "created": report.created,

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import MaybeUser, StaffUser, StateDep
-from api.schemas import MatchAnswer
+from api import weights_service
+from api.deps import OPTIONAL_LOGIN, MaybeUser, SessionDep, StaffUser, StateDep
+from api.schemas import EnterpriseCreate, MatchAnswer, RecordIdPath, error_responses
 from api.state import AppState
 from matcher.recommender import MatchResult
+from matcher.weights import Weights
 from models.enums import District
-from models.records import EnterpriseRecord, RecordKind
+from models.records import RecordKind
 
 router = APIRouter(prefix="/api/v1", tags=["matching"])
 MAX_K = 50
@@ -32,9 +35,31 @@ def match_answer(result: MatchResult, weights_version: int) -> dict[str, Any]:
     }
 
 
-def _answer(state: AppState, result: MatchResult) -> dict[str, Any]:
-    """The answer with the state's current weights version."""
-    return match_answer(result, state.weights_version)
+@dataclass(frozen=True)
+class WeightsInUse:
+    """The weights a request scores with, and their version, read together."""
+
+    weights: Weights
+    version: int
+
+
+def current_weights(state: StateDep, session: SessionDep) -> WeightsInUse:
+    """The newest saved weights, picking up a version saved elsewhere (the CLI, another worker)."""
+    latest = weights_service.latest_number(session)
+    with state.lock:
+        if latest > state.weights_version:
+            saved = weights_service.current(session)
+            state.recommender.weights = Weights(**saved.weights)
+            state.weights_version = saved.version
+        return WeightsInUse(state.recommender.weights, state.weights_version)
+
+
+WeightsDep = Annotated[WeightsInUse, Depends(current_weights)]
+
+
+def _answer(used: WeightsInUse, result: MatchResult) -> dict[str, Any]:
+    """The answer naming the weights version it was scored with."""
+    return match_answer(result, used.version)
 
 
 def _stored(state: AppState, kind: RecordKind, record_id: str) -> Any:
@@ -51,59 +76,114 @@ def _districts(values: list[District] | None) -> list[str]:
     return [district.value for district in values or []]
 
 
-@router.get("/enterprises/{record_id}/matches/buildings", response_model=MatchAnswer, summary="为企业找楼")
+@router.get(
+    "/enterprises/{record_id}/matches/buildings",
+    response_model=MatchAnswer,
+    summary="为企业找楼",
+    responses=error_responses(401, 404, 422),
+)
 def firm_buildings(
-    record_id: str, state: StateDep, user: StaffUser, k: K = 10, district: Districts = None
+    record_id: RecordIdPath,
+    state: StateDep,
+    used: WeightsDep,
+    user: StaffUser,
+    k: K = 10,
+    district: Districts = None,
 ) -> Any:
     """The best buildings for a stored firm."""
     firm = _stored(state, "enterprises", record_id)
-    return _answer(state, state.recommender.match_buildings(firm, k, districts=_districts(district)))
+    return _answer(
+        used, state.recommender.match_buildings(firm, k, weights=used.weights, districts=_districts(district))
+    )
 
 
 @router.get(
-    "/enterprises/{record_id}/matches/scenarios", response_model=MatchAnswer, summary="为企业推荐场景"
+    "/enterprises/{record_id}/matches/scenarios",
+    response_model=MatchAnswer,
+    summary="为企业推荐场景",
+    responses=error_responses(401, 404, 422),
 )
 def firm_scenarios(
-    record_id: str, state: StateDep, user: StaffUser, k: K = 10, district: Districts = None
+    record_id: RecordIdPath,
+    state: StateDep,
+    used: WeightsDep,
+    user: StaffUser,
+    k: K = 10,
+    district: Districts = None,
 ) -> Any:
     """The best open scenarios for a stored firm."""
     firm = _stored(state, "enterprises", record_id)
-    return _answer(state, state.recommender.match_scenarios(firm, k, districts=_districts(district)))
+    return _answer(
+        used, state.recommender.match_scenarios(firm, k, weights=used.weights, districts=_districts(district))
+    )
 
 
-@router.get("/buildings/{record_id}/matches/enterprises", response_model=MatchAnswer, summary="为楼宇找企业")
-def building_firms(record_id: str, state: StateDep, user: StaffUser, k: K = 10) -> Any:
+@router.get(
+    "/buildings/{record_id}/matches/enterprises",
+    response_model=MatchAnswer,
+    summary="为楼宇找企业",
+    responses=error_responses(401, 404, 422),
+)
+def building_firms(
+    record_id: RecordIdPath, state: StateDep, used: WeightsDep, user: StaffUser, k: K = 10
+) -> Any:
     """The firms in the lead pool that fit a stored building."""
-    return _answer(
-        state, state.recommender.match_enterprises_for_building(_stored(state, "buildings", record_id), k)
-    )
+    building = _stored(state, "buildings", record_id)
+    return _answer(used, state.recommender.match_enterprises_for_building(building, k, weights=used.weights))
 
 
-@router.get("/scenarios/{record_id}/matches/enterprises", response_model=MatchAnswer, summary="为场景找企业")
-def scenario_firms(record_id: str, state: StateDep, user: StaffUser, k: K = 10) -> Any:
+@router.get(
+    "/scenarios/{record_id}/matches/enterprises",
+    response_model=MatchAnswer,
+    summary="为场景找企业",
+    responses=error_responses(401, 404, 422),
+)
+def scenario_firms(
+    record_id: RecordIdPath, state: StateDep, used: WeightsDep, user: StaffUser, k: K = 10
+) -> Any:
     """The firms that could take on a stored scenario."""
-    return _answer(
-        state, state.recommender.match_enterprises_for_scenario(_stored(state, "scenarios", record_id), k)
-    )
+    scenario = _stored(state, "scenarios", record_id)
+    return _answer(used, state.recommender.match_enterprises_for_scenario(scenario, k, weights=used.weights))
 
 
-@router.post("/match/buildings", response_model=MatchAnswer, summary="为临时企业画像找楼（不保存）")
+@router.post(
+    "/match/buildings",
+    response_model=MatchAnswer,
+    summary="为临时企业画像找楼（不保存）",
+    responses=error_responses(401, 422),
+)
 async def adhoc_buildings(
-    body: EnterpriseRecord, state: StateDep, user: StaffUser, k: K = 10, district: Districts = None
+    body: EnterpriseCreate,
+    state: StateDep,
+    used: WeightsDep,
+    user: StaffUser,
+    k: K = 10,
+    district: Districts = None,
 ) -> Any:
     """Buildings for a prospective firm that is not stored; its text is encoded off the event loop."""
     result = await run_in_threadpool(
-        state.recommender.match_buildings, body, k, districts=_districts(district)
+        state.recommender.match_buildings, body, k, weights=used.weights, districts=_districts(district)
     )
-    return _answer(state, result)
+    return _answer(used, result)
 
 
-@router.post("/match/scenarios", response_model=MatchAnswer, summary="为企业画像推荐场景（匿名可用，不保存）")
+@router.post(
+    "/match/scenarios",
+    response_model=MatchAnswer,
+    summary="为企业画像推荐场景（匿名可用，不保存）",
+    responses=error_responses(401, 422),
+    openapi_extra=OPTIONAL_LOGIN,
+)
 async def adhoc_scenarios(
-    body: EnterpriseRecord, state: StateDep, user: MaybeUser, k: K = 10, district: Districts = None
+    body: EnterpriseCreate,
+    state: StateDep,
+    used: WeightsDep,
+    user: MaybeUser,
+    k: K = 10,
+    district: Districts = None,
 ) -> Any:
     """Open scenarios for a profile that is not stored; anyone may ask for their own profile."""
     result = await run_in_threadpool(
-        state.recommender.match_scenarios, body, k, districts=_districts(district)
+        state.recommender.match_scenarios, body, k, weights=used.weights, districts=_districts(district)
     )
-    return _answer(state, result)
+    return _answer(used, result)

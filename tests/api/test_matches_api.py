@@ -90,3 +90,27 @@ def test_a_new_building_is_matched_by_the_next_query(api: Api) -> None:
     api.client.delete("/api/v1/buildings/CHIP1", headers=api.staff)
     answer = api.client.post("/api/v1/match/buildings", json=firm, params={"k": 3}, headers=api.staff).json()
     assert "CHIP1" not in [r["id"] for r in answer["results"]]
+
+
+def test_weights_saved_by_another_process_take_effect_on_the_next_query(
+    api: Api, fresh_database_url: str
+) -> None:
+    from api import weights_service
+    from matcher.weights import Weights
+    from models.database import make_engine, make_session_factory
+
+    path = "/api/v1/buildings/B00001/matches/enterprises"
+    assert api.client.get(path, headers=api.staff).json()["weights_version"] == 1
+    engine = make_engine(fresh_database_url)
+    with make_session_factory(engine).begin() as session:
+        weights_service.save(
+            session,
+            weights=Weights(industry=1.0, semantic=0.0),
+            reason="命令行调整",
+            author="cli:test",
+            expected_version=1,
+        )
+    engine.dispose()
+    answer = api.client.get(path, headers=api.staff).json()
+    assert answer["weights_version"] == 2
+    assert all(result["components"]["semantic"] == 0.0 for result in answer["results"])

@@ -1,0 +1,254 @@
+"""Who may call what (SPEC section 7): every operation of the OpenAPI document against every role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from httpx2 import Response
+
+from api.app import create_app
+from api.config import Settings
+from tests.api.conftest import Api
+from tests.files import building, enterprise, jsonl, scenario
+from tests.matcher.fakes import HashingEncoder
+
+ANONYMOUS, STAFF, ADMIN = 0, 1, 2
+ROLE_NAMES = {ANONYMOUS: "anonymous", STAFF: "staff", ADMIN: "admin"}
+V1 = "/api/v1"
+
+RULES: dict[tuple[str, str], int] = {
+    # Anyone: open scenarios, an ad-hoc profile's scenarios, signing in and the health check.
+    ("GET", "/healthz"): ANONYMOUS,
+    ("POST", f"{V1}/auth/login"): ANONYMOUS,
+    ("GET", f"{V1}/scenarios"): ANONYMOUS,
+    ("GET", f"{V1}/scenarios/{{record_id}}"): ANONYMOUS,
+    ("POST", f"{V1}/match/scenarios"): ANONYMOUS,
+    # Staff: buildings and enterprises (leads, never public), every match, reading the weights.
+    ("GET", f"{V1}/buildings"): STAFF,
+    ("POST", f"{V1}/buildings"): STAFF,
+    ("GET", f"{V1}/buildings/{{record_id}}"): STAFF,
+    ("PATCH", f"{V1}/buildings/{{record_id}}"): STAFF,
+    ("DELETE", f"{V1}/buildings/{{record_id}}"): STAFF,
+    ("GET", f"{V1}/enterprises"): STAFF,
+    ("POST", f"{V1}/enterprises"): STAFF,
+    ("GET", f"{V1}/enterprises/{{record_id}}"): STAFF,
+    ("PATCH", f"{V1}/enterprises/{{record_id}}"): STAFF,
+    ("DELETE", f"{V1}/enterprises/{{record_id}}"): STAFF,
+    ("GET", f"{V1}/enterprises/{{record_id}}/matches/buildings"): STAFF,
+    ("GET", f"{V1}/enterprises/{{record_id}}/matches/scenarios"): STAFF,
+    ("GET", f"{V1}/buildings/{{record_id}}/matches/enterprises"): STAFF,
+    ("GET", f"{V1}/scenarios/{{record_id}}/matches/enterprises"): STAFF,
+    ("POST", f"{V1}/match/buildings"): STAFF,
+    ("GET", f"{V1}/weights"): STAFF,
+    ("GET", f"{V1}/weights/history"): STAFF,
+    # Admin: scenario writes, imports, weight changes and the audit log.
+    ("POST", f"{V1}/scenarios"): ADMIN,
+    ("PATCH", f"{V1}/scenarios/{{record_id}}"): ADMIN,
+    ("DELETE", f"{V1}/scenarios/{{record_id}}"): ADMIN,
+    ("POST", f"{V1}/import/{{kind}}"): ADMIN,
+    ("PUT", f"{V1}/weights"): ADMIN,
+    ("POST", f"{V1}/weights/preview"): ADMIN,
+    ("POST", f"{V1}/weights/rollback/{{version}}"): ADMIN,
+    ("GET", f"{V1}/audit"): ADMIN,
+}
+"""The least role each operation needs; an operation missing here fails the tests."""
+
+
+def _operations() -> list[tuple[str, str]]:
+    """Every operation of the app's OpenAPI document, writes that delete last."""
+    document = create_app(Settings(database_url="sqlite://"), encoder=HashingEncoder()).openapi()
+    found = [(method.upper(), path) for path, methods in document["paths"].items() for method in methods]
+    return sorted(found, key=lambda operation: (operation[0] == "DELETE", operation))
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request: method, address, and a JSON body or an upload."""
+
+    method: str
+    url: str
+    body: Any = None
+    upload: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Stored ids: the ones to read, and spares to delete (one per role)."""
+
+    building: str
+    enterprise: str
+    scenario: str
+    draft: str
+    spares: dict[str, list[str]]
+    weights: dict[str, Any]
+    version: int
+
+
+def _catalogue(api: Api) -> Catalogue:
+    """Ids from the loaded catalogue, read as the admin."""
+
+    def ids(kind: str, **params: Any) -> list[str]:
+        page = api.client.get(f"{V1}/{kind}", params={"limit": 100, **params}, headers=api.admin).json()
+        return [item["id"] for item in page["items"]]
+
+    buildings, firms, open_ = ids("buildings"), ids("enterprises"), ids("scenarios", status="open")
+    weights = api.client.get(f"{V1}/weights", headers=api.admin).json()
+    return Catalogue(
+        building=buildings[0],
+        enterprise=firms[0],
+        scenario=open_[0],
+        draft=ids("scenarios", status="draft")[0],
+        spares={"buildings": buildings[-3:], "enterprises": firms[-3:], "scenarios": open_[-3:]},
+        weights=weights["weights"],
+        version=weights["version"],
+    )
+
+
+def _call(method: str, path: str, role: int, stored: Catalogue) -> Call:
+    """A valid-looking request for an operation, made by `role` (new records get ids of their own)."""
+    kind = path.split("/")[3] if path.startswith(V1) else ""
+    record_id = {"buildings": stored.building, "enterprises": stored.enterprise, "scenarios": stored.scenario}
+    target = stored.spares[kind][role] if method == "DELETE" else record_id.get(kind, "")
+    url = path.format(record_id=target, kind="buildings", version=1)
+    fresh = f"ROLE{role}"
+    bodies: dict[tuple[str, str], Any] = {
+        ("POST", f"{V1}/buildings"): building(id=fresh),
+        ("POST", f"{V1}/enterprises"): enterprise(id=fresh),
+        ("POST", f"{V1}/scenarios"): scenario(id=fresh),
+        ("POST", f"{V1}/match/buildings"): enterprise(id=fresh),
+        ("POST", f"{V1}/match/scenarios"): enterprise(id=fresh),
+        ("POST", f"{V1}/auth/login"): {"name": "staff", "password": "招商密码"},
+        ("PUT", f"{V1}/weights"): {"weights": stored.weights, "reason": "角色测试", "expected_version": None},
+        ("POST", f"{V1}/weights/preview"): {"weights": stored.weights, "sample": 2},
+        ("POST", f"{V1}/weights/rollback/{{version}}"): {"reason": "角色测试"},
+    }
+    if (method, path) == ("POST", f"{V1}/import/{{kind}}"):
+        return Call(method, url, upload=jsonl(building(id=fresh)))
+    body = {} if method == "PATCH" else bodies.get((method, path))
+    return Call(method, url, body)
+
+
+def _send(api: Api, call: Call, role: int) -> Response:
+    """Send a call as `role`; PUT /weights is based on the version current at that moment."""
+    headers = {ANONYMOUS: {}, STAFF: api.staff, ADMIN: api.admin}[role]
+    body = call.body
+    if isinstance(body, dict) and "expected_version" in body:
+        current = api.client.get(f"{V1}/weights", headers=api.admin).json()["version"]
+        body = {**body, "expected_version": current}
+    if call.upload is not None:
+        files = {"file": ("roles.jsonl", call.upload)}
+        return api.client.request(call.method, call.url, files=files, headers=headers)
+    return api.client.request(call.method, call.url, json=body, headers=headers)
+
+
+def test_every_operation_has_a_rule() -> None:
+    operations = set(_operations())
+    missing = sorted(operations - set(RULES))
+    stale = sorted(set(RULES) - operations)
+    assert not missing, f"operations without a role rule in RULES: {missing}"
+    assert not stale, f"rules for operations the app no longer has: {stale}"
+
+
+def test_every_operation_against_every_role(api: Api) -> None:
+    stored = _catalogue(api)
+    firms = api.client.get(f"{V1}/enterprises", params={"limit": 100}, headers=api.admin).json()["items"]
+    problems: list[str] = []
+    anonymous_answers: list[str] = []
+    for method, path in _operations():
+        needed = RULES[method, path]
+        for role in (ANONYMOUS, STAFF, ADMIN):
+            answer = _send(api, _call(method, path, role, stored), role)
+            where = f"{method} {path} as {ROLE_NAMES[role]}: {answer.status_code} {answer.text[:160]}"
+            if role == ANONYMOUS:
+                anonymous_answers.append(answer.text)
+            if role < needed:
+                expected = 401 if role == ANONYMOUS else 403
+                if answer.status_code != expected:
+                    problems.append(f"{where} (expected {expected})")
+                elif set(answer.json()) != {"detail"}:
+                    problems.append(f"{where} (a refusal carries data)")
+            elif not 200 <= answer.status_code < 300:
+                problems.append(f"{where} (expected success)")
+    assert not problems, "\n".join(problems)
+    for firm in firms:
+        leaked = [text[:160] for text in anonymous_answers if firm["id"] in text or firm["name"] in text]
+        assert not leaked, f"enterprise {firm['id']} visible anonymously: {leaked}"
+
+
+def test_enterprise_records_are_never_visible_anonymously(api: Api) -> None:
+    stored = _catalogue(api)
+    for url in (
+        f"{V1}/enterprises",
+        f"{V1}/enterprises/{stored.enterprise}",
+        f"{V1}/enterprises/{stored.enterprise}/matches/buildings",
+        f"{V1}/enterprises/{stored.enterprise}/matches/scenarios",
+        f"{V1}/buildings/{stored.building}/matches/enterprises",
+        f"{V1}/scenarios/{stored.scenario}/matches/enterprises",
+    ):
+        answer = api.client.get(url)
+        assert answer.status_code == 401, url
+        assert answer.json() == {"detail": "需要登录"}, url
+        assert answer.headers["www-authenticate"] == "Bearer", url
+    firm = api.client.post(f"{V1}/enterprises", json=enterprise(id="ANON"))
+    assert firm.status_code == 401
+    assert api.client.get(f"{V1}/enterprises/ANON", headers=api.staff).status_code == 404
+
+
+def test_anonymous_visitors_see_only_open_scenarios(api: Api) -> None:
+    stored = _catalogue(api)
+    public = api.client.get(f"{V1}/scenarios", params={"limit": 100}).json()
+    open_ = api.client.get(f"{V1}/scenarios", params={"limit": 100, "status": "open"}, headers=api.staff)
+    assert public["items"]
+    assert {item["status"] for item in public["items"]} == {"open"}
+    assert public["total"] == open_.json()["total"]
+    drafts = api.client.get(f"{V1}/scenarios", params={"status": "draft"}).json()
+    assert drafts["items"] == []
+    assert drafts["total"] == 0
+    hidden = api.client.get(f"{V1}/scenarios/{stored.draft}")
+    assert hidden.status_code == 404
+    assert set(hidden.json()) == {"detail"}
+    assert api.client.get(f"{V1}/scenarios/{stored.draft}", headers=api.staff).json()["status"] == "draft"
+    assert api.client.get(f"{V1}/scenarios/{stored.scenario}").json()["status"] == "open"
+    matched = api.client.post(f"{V1}/match/scenarios", json=enterprise(id="VISITOR")).json()["results"]
+    assert matched
+    statuses = {
+        api.client.get(f"{V1}/scenarios/{item['id']}", headers=api.staff).json()["status"] for item in matched
+    }
+    assert statuses == {"open"}
+
+
+def test_a_bad_token_is_401_everywhere(api: Api) -> None:
+    bad = {"Authorization": "Bearer not-a-token"}
+    for method, url in (
+        ("GET", f"{V1}/scenarios"),
+        ("GET", f"{V1}/buildings"),
+        ("GET", f"{V1}/audit"),
+        ("GET", f"{V1}/weights"),
+    ):
+        answer = api.client.request(method, url, headers=bad)
+        assert answer.status_code == 401, url
+        assert set(answer.json()) == {"detail"}, url
+        assert answer.headers["www-authenticate"] == "Bearer", url
+
+
+def test_login_is_rate_limited_after_repeated_failures(api: Api) -> None:
+    login = f"{V1}/auth/login"
+    wrong = {"name": "admin", "password": "猜错的密码"}
+    right = {"name": "admin", "password": "管理员密码"}
+    for _ in range(2):
+        assert api.client.post(login, json=wrong).status_code == 401
+    signed_in = api.client.post(login, json=right)
+    assert signed_in.status_code == 200
+    assert signed_in.json()["role"] == "admin"
+    token = {"Authorization": f"Bearer {signed_in.json()['token']}"}
+    assert api.client.get(f"{V1}/audit", headers=token).status_code == 200
+    for _ in range(5):
+        refused = api.client.post(login, json=wrong)
+        assert refused.status_code == 401
+        assert refused.json() == {"detail": "用户名或密码错误"}
+    blocked = api.client.post(login, json=right)
+    assert blocked.status_code == 429
+    assert set(blocked.json()) == {"detail"}
+    assert api.client.post(login, json=wrong).status_code == 429
+    assert api.client.post(login, json={"name": "staff", "password": "招商密码"}).status_code == 200
