@@ -14,6 +14,8 @@ from matcher.encoder import Encoder
 from matcher.recommender import KINDS, Recommender
 from matcher.weights import Weights
 from models.catalogue import iter_records
+from models.catalogue_stamp import stamps
+from models.records import RecordKind
 
 
 @dataclass
@@ -24,6 +26,8 @@ class AppState:
     sessions: sessionmaker[Session]
     recommender: Recommender
     weights_version: int
+    catalogue_stamps: dict[str, int]
+    """The catalogue stamp of each kind that the recommender's tables reflect."""
     limiter: LoginLimiter = field(default_factory=LoginLimiter)
     lock: threading.Lock = field(default_factory=threading.Lock)
     """Serialises changes to the recommender's tables."""
@@ -36,5 +40,28 @@ def load_state(settings: Settings, sessions: sessionmaker[Session], encoder: Enc
         catalogue = {kind: list(iter_records(session, kind)) for kind in KINDS}
         weights = Weights(**version.weights)
         number = version.version
+        seen = stamps(session)
     recommender = Recommender(encoder, weights=weights).load(catalogue)
-    return AppState(settings, sessions, recommender, number)
+    return AppState(settings, sessions, recommender, number, seen)
+
+
+def note_own_write(state: AppState, kind: RecordKind, stamp: int) -> None:
+    """After this process applied its own write to the recommender, record its stamp as seen.
+
+    Only when no other process wrote in between (the stamp moved by exactly one); otherwise the next
+    query reloads the kind from the database. Call with `state.lock` held.
+    """
+    if stamp and state.catalogue_stamps.get(kind) == stamp - 1:
+        state.catalogue_stamps[kind] = stamp
+
+
+def refresh_catalogue(state: AppState, session: Session) -> None:
+    """Reload every kind that another process (the CLI, another worker) has written since we looked."""
+    current = stamps(session)
+    stale = [kind for kind in KINDS if current.get(kind, 0) != state.catalogue_stamps.get(kind, 0)]
+    if not stale:
+        return
+    with state.lock:
+        for kind in stale:
+            state.recommender.replace(kind, list(iter_records(session, kind)))
+            state.catalogue_stamps[kind] = current.get(kind, 0)

@@ -107,6 +107,11 @@ class Recommender:
         self.records[kind].update({record.id: record for record in records})
         self._rebuild(kind)
 
+    def replace(self, kind: RecordKind, records: Sequence[CatalogueRecord]) -> None:
+        """Take every record of a kind afresh (after changes made by another process)."""
+        self.records[kind] = {record.id: record for record in records}
+        self._rebuild(kind)
+
     def remove(self, kind: RecordKind, ids: Sequence[str]) -> None:
         """Forget records; the next query no longer returns them."""
         for record_id in ids:

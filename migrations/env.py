@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 from models.audit import AuditEntry  # noqa: F401
 from models.base import Base
 from models.building import Building  # noqa: F401  (registers the table)
+from models.catalogue_stamp import CatalogueStamp  # noqa: F401
 from models.database import make_engine
 from models.enterprise import Enterprise  # noqa: F401
 from models.scenario import Scenario  # noqa: F401

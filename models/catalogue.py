@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from models.base import Base, utcnow
 from models.building import Building
+from models.catalogue_stamp import bump
 from models.enterprise import Enterprise
 from models.interchange import RawRow, read_rows
 from models.records import RECORD_TYPES, CatalogueRecord, RecordKind, ScenarioRecord
@@ -41,6 +42,8 @@ class ImportReport:
     updated: int
     unchanged: int
     drafted: int = 0
+    stamp: int = 0
+    """The kind's catalogue stamp after this write (0 when nothing changed)."""
 
     def summary(self) -> str:
         """One line in Chinese for people."""
@@ -144,7 +147,8 @@ def upsert_records(
         if progress:
             progress(len(chunk))
     drafted = sum(1 for record in records if isinstance(record, ScenarioRecord) and record.drafted)
-    return ImportReport(kind, len(records), created, updated, unchanged, drafted)
+    stamp = bump(session, kind) if created or updated else 0
+    return ImportReport(kind, len(records), created, updated, unchanged, drafted, stamp)
 
 
 def import_file(
@@ -185,11 +189,11 @@ def get_record(session: Session, kind: RecordKind, record_id: str) -> CatalogueR
     return None if row is None else to_record(kind, row)
 
 
-def delete_record(session: Session, kind: RecordKind, record_id: str) -> bool:
-    """Delete a record by id; whether it existed."""
+def delete_record(session: Session, kind: RecordKind, record_id: str) -> int:
+    """Delete a record by id; the kind's new catalogue stamp, or 0 when there was no such record."""
     row = session.get(TABLES[kind], record_id)
     if row is None:
-        return False
+        return 0
     session.delete(row)
     session.flush()
-    return True
+    return bump(session, kind)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import OPTIONAL_LOGIN, AdminUser, MaybeUser, SessionDep, StaffUser, StateDep
 from api.schemas import CREATE, MAX_PAGE, READ, UPDATE, Page, RecordIdPath, error_responses, printable
-from api.state import AppState
+from api.state import AppState, note_own_write
 from models.audit import record as audit
 from models.building import Building
 from models.catalogue import TABLES, delete_record, get_record, to_record, upsert_records
@@ -196,7 +196,7 @@ def _save(
     before: CatalogueRecord | None,
 ) -> dict[str, Any]:
     """Write one record, audit it, commit, and make the next match see it."""
-    upsert_records(session, kind, [new])
+    report = upsert_records(session, kind, [new])
     audit(
         session,
         actor=user.name,
@@ -209,6 +209,7 @@ def _save(
     session.commit()
     with state.lock:
         state.recommender.upsert(kind, [new])
+        note_own_write(state, kind, report.stamp)
     return _read(kind, session.get(TABLES[kind], new.id))
 
 
@@ -281,8 +282,9 @@ def _crud(kind: RecordKind, noun: str, Writer: Any, Reader: Any) -> None:  # noq
     def delete(record_id: RecordIdPath, session: SessionDep, state: StateDep, user: Writer) -> None:
         """Delete a record (audited); 404 when unknown."""
         before = get_record(session, kind, record_id)
-        if before is None or not delete_record(session, kind, record_id):
+        if before is None:
             raise _not_found(kind, record_id)
+        stamp = delete_record(session, kind, record_id)
         audit(
             session,
             actor=user.name,
@@ -294,6 +296,7 @@ def _crud(kind: RecordKind, noun: str, Writer: Any, Reader: Any) -> None:  # noq
         session.commit()
         with state.lock:
             state.recommender.remove(kind, [record_id])
+            note_own_write(state, kind, stamp)
 
 
 _crud("buildings", "楼宇", StaffUser, StaffUser)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, UploadFile, status
 
 from api.deps import AdminUser, SessionDep, StateDep
 from api.schemas import ImportAnswer, error_responses
+from api.state import note_own_write
 from models.audit import record as audit
 from models.catalogue import import_file, iter_records
 from models.records import RecordKind
@@ -56,4 +57,5 @@ async def import_upload(
     if report.created or report.updated:
         with state.lock:
             state.recommender.upsert(kind, list(iter_records(session, kind)))
+            note_own_write(state, kind, report.stamp)
     return {**vars(report), "summary": report.summary()}

@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from api import weights_service
 from api.deps import OPTIONAL_LOGIN, MaybeUser, SessionDep, StaffUser, StateDep
 from api.schemas import EnterpriseCreate, MatchAnswer, RecordIdPath, error_responses
-from api.state import AppState
+from api.state import AppState, refresh_catalogue
 from matcher.recommender import MatchResult
 from matcher.weights import Weights
 from models.enums import District
@@ -44,7 +44,8 @@ class WeightsInUse:
 
 
 def current_weights(state: StateDep, session: SessionDep) -> WeightsInUse:
-    """The newest saved weights, picking up a version saved elsewhere (the CLI, another worker)."""
+    """The newest catalogue and weights, picking up changes saved elsewhere (the CLI, another worker)."""
+    refresh_catalogue(state, session)
     latest = weights_service.latest_number(session)
     with state.lock:
         if latest > state.weights_version:

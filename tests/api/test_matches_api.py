@@ -114,3 +114,58 @@ def test_weights_saved_by_another_process_take_effect_on_the_next_query(
     answer = api.client.get(path, headers=api.staff).json()
     assert answer["weights_version"] == 2
     assert all(result["components"]["semantic"] == 0.0 for result in answer["results"])
+
+
+def test_catalogue_written_by_another_process_is_matched_by_the_next_query(
+    api: Api, fresh_database_url: str
+) -> None:
+    from models.catalogue import delete_record, import_file
+    from models.database import make_engine, make_session_factory
+    from tests.files import jsonl
+
+    firm = enterprise(
+        id="P3",
+        description="专注芯片设计与流片验证的企业",
+        required_area_m2=500,
+        max_rent_yuan_m2_month=150,
+        needs_move_in_ready=True,
+        preferred_districts=["巴南区"],
+    )
+    engine = make_engine(fresh_database_url)
+    sessions = make_session_factory(engine)
+    with sessions.begin() as session:
+        import_file(
+            session,
+            "buildings",
+            jsonl(
+                building(
+                    id="CLI1",
+                    district="巴南区",
+                    name="芯片设计大厦",
+                    description="专为芯片设计、流片验证企业打造",
+                    fit_out="move_in_ready",
+                    focus_industries=["ic_design"],
+                    vacant_area_m2=600,
+                    min_unit_m2=None,
+                    rent_yuan_m2_month=40,
+                )
+            ),
+            "b.jsonl",
+        )
+    answer = api.client.post("/api/v1/match/buildings", json=firm, params={"k": 3}, headers=api.staff).json()
+    assert answer["results"][0]["id"] == "CLI1"
+    with sessions.begin() as session:
+        assert delete_record(session, "buildings", "CLI1")
+    engine.dispose()
+    answer = api.client.post("/api/v1/match/buildings", json=firm, params={"k": 3}, headers=api.staff).json()
+    assert "CLI1" not in [r["id"] for r in answer["results"]]
+
+
+def test_own_writes_do_not_force_a_reload(api: Api) -> None:
+    from api.state import AppState
+
+    state: AppState = api.client.app.state.xingpei  # type: ignore[attr-defined]
+    api.client.post("/api/v1/buildings", json=building(id="OWN1"), headers=api.staff)
+    table = state.recommender.tables["buildings"]
+    api.client.get("/api/v1/buildings/OWN1/matches/enterprises", headers=api.staff)
+    assert state.recommender.tables["buildings"] is table
