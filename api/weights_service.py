@@ -132,8 +132,9 @@ def _append(
     author: str,
     expected_version: int | None,
     restored_from: int | None,
-) -> tuple[WeightsVersion, WeightsVersion]:
-    """Insert the version after the current one; StaleVersion when the current one is not the expected one."""
+    action: str,
+) -> WeightsVersion:
+    """Insert and audit the version after the current one; StaleVersion when that is not the expected one."""
     latest = current(session)
     if expected_version is not None and expected_version != latest.version:
         raise StaleVersion(expected_version, latest.version)
@@ -152,7 +153,16 @@ def _append(
             raise
         # SQLite's stale snapshot still shows the old number: the current one is at least the next.
         raise StaleVersion(latest.version, max(latest_number(session), latest.version + 1)) from None
-    return latest, new
+    audit(
+        session,
+        actor=author,
+        action=action,
+        target_kind="weights",
+        target_id=str(new.version),
+        before=latest.weights,
+        after=new.weights,
+    )
+    return new
 
 
 def _lost_race(exc: IntegrityError | OperationalError) -> bool:
@@ -166,24 +176,15 @@ def save(
     session: Session, *, weights: Weights, reason: str, author: str, expected_version: int
 ) -> WeightsVersion:
     """Create the next version with `weights` (audited); StaleVersion unless `expected_version` is current."""
-    before, new = _append(
+    return _append(
         session,
         weights=weights.model_dump(),
         reason=reason,
         author=author,
         expected_version=expected_version,
         restored_from=None,
-    )
-    audit(
-        session,
-        actor=author,
         action="weights.set",
-        target_kind="weights",
-        target_id=str(new.version),
-        before=before.weights,
-        after=new.weights,
     )
-    return new
 
 
 def rollback(
@@ -193,24 +194,15 @@ def rollback(
     target = session.get(WeightsVersion, version)
     if target is None:
         raise LookupError(f"权重版本 {version} 不存在（当前最新为版本 {current(session).version}）")
-    before, new = _append(
+    return _append(
         session,
         weights=dict(target.weights),
         reason=reason or f"回滚到版本 {version}",
         author=author,
         expected_version=expected_version,
         restored_from=version,
-    )
-    audit(
-        session,
-        actor=author,
         action="weights.rollback",
-        target_kind="weights",
-        target_id=str(new.version),
-        before=before.weights,
-        after=new.weights,
     )
-    return new
 
 
 def history(session: Session) -> list[HistoryEntry]:

@@ -17,6 +17,33 @@ def _check(answer: dict, k: int) -> None:  # type: ignore[type-arg]
         assert 2 <= len(result["reasons"]) <= 5
 
 
+def _chip_firm(firm_id: str) -> dict:  # type: ignore[type-arg]
+    """A prospective chip-design firm that needs a move-in-ready floor in 巴南区."""
+    return enterprise(
+        id=firm_id,
+        description="专注芯片设计与流片验证的企业",
+        required_area_m2=500,
+        max_rent_yuan_m2_month=150,
+        needs_move_in_ready=True,
+        preferred_districts=["巴南区"],
+    )
+
+
+def _chip_building(building_id: str) -> dict:  # type: ignore[type-arg]
+    """A cheap, move-in-ready 巴南区 building built for exactly that firm."""
+    return building(
+        id=building_id,
+        district="巴南区",
+        name="芯片设计大厦",
+        description="专为芯片设计、流片验证企业打造",
+        fit_out="move_in_ready",
+        focus_industries=["ic_design"],
+        vacant_area_m2=600,
+        min_unit_m2=None,
+        rent_yuan_m2_month=40,
+    )
+
+
 def test_four_directions_for_stored_records(api: Api) -> None:
     firm = api.client.get("/api/v1/enterprises", params={"limit": 1}, headers=api.staff).json()["items"][0][
         "id"
@@ -62,28 +89,11 @@ def test_ad_hoc_profiles_are_not_stored(api: Api) -> None:
 
 
 def test_a_new_building_is_matched_by_the_next_query(api: Api) -> None:
-    firm = enterprise(
-        id="P2",
-        description="专注芯片设计与流片验证的企业",
-        required_area_m2=500,
-        max_rent_yuan_m2_month=150,
-        needs_move_in_ready=True,
-        preferred_districts=["巴南区"],
-    )
+    firm = _chip_firm("P2")
     api.client.post(
         "/api/v1/buildings",
         headers=api.staff,
-        json=building(
-            id="CHIP1",
-            district="巴南区",
-            name="芯片设计大厦",
-            description="专为芯片设计、流片验证企业打造",
-            fit_out="move_in_ready",
-            focus_industries=["ic_design"],
-            vacant_area_m2=600,
-            min_unit_m2=None,
-            rent_yuan_m2_month=40,
-        ),
+        json=_chip_building("CHIP1"),
     )
     answer = api.client.post("/api/v1/match/buildings", json=firm, params={"k": 3}, headers=api.staff).json()
     assert answer["results"][0]["id"] == "CHIP1"
@@ -123,33 +133,14 @@ def test_catalogue_written_by_another_process_is_matched_by_the_next_query(
     from models.database import make_engine, make_session_factory
     from tests.files import jsonl
 
-    firm = enterprise(
-        id="P3",
-        description="专注芯片设计与流片验证的企业",
-        required_area_m2=500,
-        max_rent_yuan_m2_month=150,
-        needs_move_in_ready=True,
-        preferred_districts=["巴南区"],
-    )
+    firm = _chip_firm("P3")
     engine = make_engine(fresh_database_url)
     sessions = make_session_factory(engine)
     with sessions.begin() as session:
         import_file(
             session,
             "buildings",
-            jsonl(
-                building(
-                    id="CLI1",
-                    district="巴南区",
-                    name="芯片设计大厦",
-                    description="专为芯片设计、流片验证企业打造",
-                    fit_out="move_in_ready",
-                    focus_industries=["ic_design"],
-                    vacant_area_m2=600,
-                    min_unit_m2=None,
-                    rent_yuan_m2_month=40,
-                )
-            ),
+            jsonl(_chip_building("CLI1")),
             "b.jsonl",
         )
     answer = api.client.post("/api/v1/match/buildings", json=firm, params={"k": 3}, headers=api.staff).json()
