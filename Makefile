@@ -9,10 +9,17 @@ MODEL_DIR := var/models/multilingual-e5-small
 MODEL := $(MODEL_DIR)/xingpei-export.json
 export OMP_NUM_THREADS ?= 2
 
-.PHONY: install model run serve test test-sqlite test-postgres test-slow fuzz lint eval notebooks demo-data \
+.PHONY: install browser model run serve test test-sqlite test-postgres test-slow fuzz lint eval notebooks demo-data \
 	bench-import clean
 
 install: $(STAMP) $(MODEL)
+
+# The browser tests drive Debian's Chromium; without a CJK font Chinese renders as empty boxes.
+BROWSER_PACKAGES := chromium fonts-wqy-microhei
+browser:
+	@test -x /usr/bin/chromium && test -d /usr/share/fonts/truetype/wqy || \
+		apt-get install -y --no-install-recommends $(BROWSER_PACKAGES) || \
+		(apt-get update && apt-get install -y --no-install-recommends $(BROWSER_PACKAGES))
 
 model: $(MODEL)
 
@@ -38,11 +45,11 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test-sqlite: install
+test-sqlite: install browser
 	$(PYTEST) -m "not slow and not fuzz"
 
 # Runs the suite against a fresh PostgreSQL database when a server answers on 127.0.0.1:5432.
-test-postgres: install
+test-postgres: install browser
 	$(BIN)/python .ci/with_postgres.py $(PYTEST) -m "not slow and not fuzz"
 
 test: lint test-sqlite test-postgres

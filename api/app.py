@@ -9,16 +9,14 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse
 from sqlalchemy import text
 
-from api import errors
+from api import errors, web
 from api.config import Settings, get_settings
 from api.database import open_database
 from api.routes import auth, catalogue, imports, matches, weights
 from api.state import AppState, load_state
 from matcher.encoder import CachedEncoder, Encoder, SentenceEncoder
-from models.catalogue import KIND_LABELS, count
 from models.database import make_session_factory
 from models.text_vector import SqlVectorStore
 
@@ -51,6 +49,7 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
         lifespan=lifespan,
     )
     errors.install(app)
+    web.install(app)
     for module in (catalogue, matches, imports, weights, auth):
         app.include_router(module.router)
 
@@ -62,18 +61,5 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
             session.execute(text("SELECT 1"))
         sizes = {kind: len(table) for kind, table in state.recommender.tables.items()}
         return {"status": "ok", "database": "ok", "index": sizes, "weights_version": state.weights_version}
-
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def home(request: Request) -> str:
-        """A minimal Chinese home page with the catalogue's size."""
-        state: AppState = request.app.state.xingpei
-        with state.sessions() as session:
-            counts = {kind: count(session, kind) for kind in KIND_LABELS}
-        items = "".join(f"<li>{KIND_LABELS[kind]}：{number} 条</li>" for kind, number in counts.items())
-        return (
-            "<!doctype html><html lang='zh-CN'><meta charset='utf-8'><title>星配</title>"
-            "<h1>星配 · 满天星供需匹配平台</h1>"
-            f"<p>当前目录：</p><ul>{items}</ul><p><a href='/docs'>API 文档</a></p></html>"
-        )
 
     return app

@@ -6,10 +6,11 @@ import logging
 
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from api.web.error_pages import error_page, is_page
 from models.row_errors import ImportRejected, describe
 
 log = logging.getLogger("xingpei")
@@ -25,7 +26,7 @@ def _field(loc: tuple[int | str, ...]) -> str:
     return ".".join(parts) or str(loc[0] if loc else "")
 
 
-async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+async def _validation(request: Request, exc: RequestValidationError) -> Response:
     """422 with every bad field and its reason."""
     errors = []
     for error in exc.errors():
@@ -33,6 +34,8 @@ async def _validation(request: Request, exc: RequestValidationError) -> JSONResp
         name = _field(tuple(error.get("loc", ()))) if error.get("type") != "cross_field" else field
         errors.append({"field": name, "message": message})
     summary = "；".join(f"{e['field']}：{e['message']}" for e in errors[:5])
+    if is_page(request):
+        return error_page(request, status.HTTP_422_UNPROCESSABLE_CONTENT, summary)
     return JSONResponse(
         {"detail": f"请求有误 — {summary}", "errors": errors}, status.HTTP_422_UNPROCESSABLE_CONTENT
     )
@@ -48,8 +51,11 @@ def _allowed_methods(request: Request) -> str:
     return ", ".join(sorted(methods))
 
 
-async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+async def _http(request: Request, exc: StarletteHTTPException) -> Response:
     """HTTP errors keep their status and carry `detail`; a body that cannot be parsed is a 422 like others."""
+    if is_page(request):
+        message = "您要找的页面不存在或已被删除。" if exc.status_code == 404 else str(exc.detail)
+        return error_page(request, exc.status_code, message)
     if exc.status_code == status.HTTP_400_BAD_REQUEST:
         # Only FastAPI and Starlette answer 400 here: a body that is neither JSON nor well-formed multipart.
         message = f"请求体无法解析（应为 UTF-8 编码的 JSON，上传文件用 multipart/form-data：{exc.detail}）"
@@ -70,9 +76,13 @@ async def _rejected(request: Request, exc: ImportRejected) -> JSONResponse:
     return JSONResponse({"detail": str(exc), "errors": rows}, status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    """Anything unforeseen: logged, and answered as JSON."""
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    """Anything unforeseen: logged, and answered as JSON (or the error page for a browser)."""
     log.exception("unhandled error on %s %s", request.method, request.url.path)
+    if is_page(request):
+        return error_page(
+            request, status.HTTP_500_INTERNAL_SERVER_ERROR, "服务器出了点问题，已记录日志。请稍后再试。"
+        )
     return JSONResponse({"detail": "服务器内部错误"}, status.HTTP_500_INTERNAL_SERVER_ERROR)
 
 

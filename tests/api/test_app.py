@@ -8,9 +8,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.auth import add_user
 from api.config import Settings, get_settings
 from models.catalogue import import_file
 from models.database import make_engine, make_session_factory, migrate
+from models.user import Role
 from tests.files import building, jsonl
 from tests.matcher.fakes import HashingEncoder
 
@@ -20,16 +22,22 @@ def test_health_and_home_page(fresh_database_url: str) -> None:
     migrate(engine)
     with make_session_factory(engine).begin() as session:
         import_file(session, "buildings", jsonl(building()), "b.jsonl")
+        add_user(session, name="admin", role=Role.admin, password="管理员密码", actor="test")
     app = create_app(Settings(database_url=fresh_database_url), encoder=HashingEncoder())
     with TestClient(app) as client:
         health = client.get("/healthz").json()
         page = client.get("/")
+        response = client.post("/api/v1/auth/login", json={"name": "admin", "password": "管理员密码"})
+        client.cookies.set("xingpei_session", response.json()["token"])
+        signed_in = client.get("/")
     engine.dispose()
     assert health["database"] == "ok"
     assert health["index"] == {"buildings": 1, "enterprises": 0, "scenarios": 0}
     assert health["weights_version"] == 1
     assert page.status_code == 200
-    assert "楼宇：1 条" in page.text
+    assert "当前开放的应用场景" in page.text
+    assert "楼宇：" not in page.text  # anonymous visitors see no catalogue sizes
+    assert "楼宇：<strong>1</strong> 条" in signed_in.text
 
 
 def test_unknown_setting_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
