@@ -1,7 +1,403 @@
-"""Placeholder until the page is written."""
+"""Staff pages: 为企业找楼 (a stored or typed-in firm → buildings) and 为楼宇找企业 (a building → firms)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request, status
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlalchemy import select
+from starlette.datastructures import QueryParams
+
+from api.deps import SessionDep, StateDep
+from api.routes.matches import WeightsDep
+from api.state import AppState
+from api.web.district_map import MapMark, district_map
+from api.web.session import StaffPage
+from api.web.templating import render
+from matcher.explain import AMENITY_LABELS
+from matcher.industry import IndustryGuess, infer_industries
+from matcher.recommender import Match
+from matcher.text import record_text
+from matcher.weights import Weights
+from models.enums import District, Industry, Origin
+from models.records import BuildingRecord, EnterpriseRecord
+from models.row_errors import describe
+from models.shortlist import ShortlistItem
 
 router = APIRouter(include_in_schema=False)
+
+K_CHOICES = (5, 10, 20)
+DEFAULT_K = 10
+SEARCH_LIMIT = 12
+ADHOC_ID = "adhoc"
+ADHOC_NAME = "意向企业"
+PROFILE_FIELDS = (
+    "name",
+    "description",
+    "headcount",
+    "required_area_m2",
+    "max_rent_yuan_m2_month",
+    "needs_move_in_ready",
+    "origin",
+)
+LIST_FIELDS = ("industries", "preferred_districts")
+FACTOR_LABELS = {
+    name: (info.description or name).split("：")[0]
+    for name, info in Weights.model_fields.items()
+    if name not in ("lexical_blend", "spread")
+} | {"spread": "满天星分散"}
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Monthly rent of a building for a firm: rent × the area the firm would lease."""
+
+    rent: float
+    area: float
+    basis: str
+    """Which area: 需求面积, 最小分割面积 or 可用面积."""
+
+    @property
+    def monthly(self) -> float:
+        """Yuan per month."""
+        return self.rent * self.area
+
+
+@dataclass(frozen=True)
+class Incentive:
+    """Whether a firm gets a building's new-entrant support: a tone (good/warn/bad) and the words."""
+
+    tone: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Component:
+    """One factor's contribution to a score."""
+
+    name: str
+    label: str
+    value: float
+
+
+@dataclass
+class FirmQuery:
+    """A parsed 为企业找楼 form: the firm (stored or typed in), filters, and what was wrong."""
+
+    firm: EnterpriseRecord | None = None
+    stored: bool = False
+    only: list[str] = field(default_factory=list)
+    k: int = DEFAULT_K
+    errors: list[str] = field(default_factory=list)
+    bad: set[str] = field(default_factory=set)
+    """The form fields named by the errors, marked on the page."""
+    form: dict[str, Any] = field(default_factory=dict)
+
+
+def monthly_cost(building: BuildingRecord, firm: EnterpriseRecord | None) -> Cost:
+    """Rent × the firm's area need (at least the smallest unit), or × the vacant area without a need."""
+    need = firm.required_area_m2 if firm else None
+    if need:
+        if building.min_unit_m2 and building.min_unit_m2 > need:
+            return Cost(building.rent_yuan_m2_month, building.min_unit_m2, "最小分割面积")
+        return Cost(building.rent_yuan_m2_month, need, "需求面积")
+    return Cost(building.rent_yuan_m2_month, building.vacant_area_m2, "可用面积")
+
+
+def incentive(building: BuildingRecord, firm: EnterpriseRecord | None) -> Incentive | None:
+    """The firm's standing for the building's incentives (SPEC: none for in-city relocations)."""
+    if not building.incentives:
+        return None
+    if firm is None:
+        return Incentive("warn", "是否适用取决于企业来源：市内迁移企业不享受")
+    if firm.origin == Origin.in_city_relocation:
+        return Incentive("bad", "不适用：市内迁移企业不享受新引进企业入驻政策")
+    if firm.origin is None:
+        return Incentive("warn", "待核实：企业来源未填写，确认不属于市内迁移后可享受")
+    return Incentive("good", f"可享受：{firm.origin.label}企业")
+
+
+def components(values: dict[str, float]) -> list[Component]:
+    """Each factor's contribution, in the order of the weights page; the spread penalty last."""
+    # Rounded to the shown precision, and +0.0 turns a -0.0 (no spread penalty) into 0.0.
+    return [
+        Component(name, FACTOR_LABELS[name], round(values[name], 3) + 0.0)
+        for name in FACTOR_LABELS
+        if name in values
+    ]
+
+
+def amenity_labels(codes: Iterable[str]) -> list[str]:
+    """Chinese names of a building's amenities (unknown ones as written)."""
+    return [AMENITY_LABELS.get(code, code) for code in codes]
+
+
+def _form_values(params: QueryParams) -> dict[str, Any]:
+    """What the user typed, to fill the form again."""
+    values: dict[str, Any] = {name: params.get(name, "") for name in PROFILE_FIELDS}
+    values.update({name: params.getlist(name) for name in LIST_FIELDS})
+    values["district"] = params.getlist("district")
+    values["k"] = params.get("k", str(DEFAULT_K))
+    values["q"] = params.get("q", "")
+    return values
+
+
+def field_errors(exc: ValidationError, labels: dict[str, str]) -> list[tuple[str, str]]:
+    """Validation errors as (field, `标签：原因`), one per bad field."""
+    messages = []
+    for error in exc.errors(include_url=False):
+        name, message = describe(error)
+        messages.append((name or "", f"{labels.get(name or '', name or '表单')}：{message}"))
+    return messages
+
+
+def _adhoc_firm(params: QueryParams, query: FirmQuery) -> EnterpriseRecord | None:
+    """The typed-in profile as a record (not stored), or None with the errors noted."""
+    data: dict[str, Any] = {name: params.get(name) for name in PROFILE_FIELDS}
+    data.update({name: params.getlist(name) for name in LIST_FIELDS})
+    data["id"] = ADHOC_ID
+    data["name"] = (data["name"] or "").strip() or ADHOC_NAME
+    if not (data.get("description") or "").strip():
+        query.errors.append("企业简介：必填，请描述企业的主营业务")
+        query.bad.add("description")
+        return None
+    try:
+        return EnterpriseRecord.model_validate(data)
+    except ValidationError as exc:
+        for name, message in field_errors(exc, EnterpriseRecord.LABELS):
+            query.errors.append(message)
+            query.bad.add(name)
+        return None
+
+
+def _count(params: QueryParams, query: FirmQuery) -> int:
+    """The number of results asked for (5, 10 or 20)."""
+    raw = params.get("k") or str(DEFAULT_K)
+    if raw.isdigit() and int(raw) in K_CHOICES:
+        return int(raw)
+    query.errors.append(f"结果数量：应为 {'、'.join(map(str, K_CHOICES))} 之一，实际为「{raw[:20]}」")
+    return DEFAULT_K
+
+
+def _districts(values: Sequence[str], label: str, query: FirmQuery) -> list[str]:
+    """Known district names; unknown ones are reported."""
+    known = {district.value for district in District}
+    bad = [value for value in values if value not in known]
+    if bad:
+        query.errors.append(f"{label}：未知的区「{'、'.join(bad)[:60]}」")
+    return [value for value in values if value in known]
+
+
+def parse_find(state: AppState, params: QueryParams) -> FirmQuery:
+    """Read the 为企业找楼 form: a stored firm (`firm`) or a typed-in profile (`description` …)."""
+    query = FirmQuery(form=_form_values(params))
+    query.k = _count(params, query)
+    query.only = _districts(params.getlist("district"), "只看这些区", query)
+    firm_id = (params.get("firm") or "").strip()
+    if firm_id:
+        try:
+            stored = state.recommender.stored("enterprises", firm_id)
+        except KeyError:
+            query.errors.append(f"企业：编号「{firm_id[:64]}」不在企业库中")
+        else:
+            assert isinstance(stored, EnterpriseRecord)
+            query.firm, query.stored = stored, True
+    elif "description" in params:
+        _districts(params.getlist("preferred_districts"), "意向区域", query)
+        query.firm = _adhoc_firm(params, query)
+    if query.errors:
+        query.firm = None
+    return query
+
+
+def profile_params(firm: EnterpriseRecord) -> str:
+    """A stored firm's profile as the query string of the typed-in form (to adjust and match again)."""
+    pairs: list[tuple[str, str]] = [("name", firm.name), ("description", firm.description)]
+    pairs += [("industries", code.value) for code in firm.industries]
+    for name, value in (
+        ("headcount", firm.headcount),
+        ("required_area_m2", firm.required_area_m2),
+        ("max_rent_yuan_m2_month", firm.max_rent_yuan_m2_month),
+    ):
+        if value is not None:
+            pairs.append((name, f"{value:g}"))
+    pairs += [("preferred_districts", district.value) for district in firm.preferred_districts]
+    if firm.needs_move_in_ready:
+        pairs.append(("needs_move_in_ready", "true"))
+    if firm.origin:
+        pairs.append(("origin", firm.origin.value))
+    return urlencode(pairs)
+
+
+def search(records: Iterable[Any], text: str, fields: Sequence[str]) -> list[Any]:
+    """Records whose id equals the text or whose named fields contain it (case-insensitive), capped."""
+    needle = text.strip().lower()
+    if not needle:
+        return []
+    found = []
+    for record in records:
+        if record.id.lower() == needle or any(
+            needle in str(getattr(record, name) or "").lower() for name in fields
+        ):
+            found.append(record)
+            if len(found) == SEARCH_LIMIT:
+                break
+    return found
+
+
+def industry_guesses(firm: EnterpriseRecord) -> list[IndustryGuess]:
+    """The industries the matcher sees in a firm: declared, then inferred from its text."""
+    return infer_industries(record_text(firm), [code.value for code in firm.industries])
+
+
+def industry_label(code: str) -> str:
+    """Chinese name of an industry code."""
+    return Industry.parse(code).label
+
+
+def _back(params: QueryParams) -> str:
+    """This search's query string without the one-off `added` notice."""
+    return urlencode([(key, value) for key, value in params.multi_items() if key != "added"])
+
+
+def _shortlisted(session: SessionDep, user_id: int, firm: EnterpriseRecord) -> set[str]:
+    """Buildings this user already keeps for this firm."""
+    rows = session.scalars(
+        select(ShortlistItem.building_id).where(
+            ShortlistItem.user_id == user_id, ShortlistItem.firm_name == firm.name
+        )
+    )
+    return set(rows)
+
+
+@dataclass(frozen=True)
+class BuildingResult:
+    """One ranked building with what the page shows about it."""
+
+    match: Match
+    building: BuildingRecord
+    cost: Cost
+    incentive: Incentive | None
+    components: list[Component]
+    shortlisted: bool
+
+
+@router.get("/find/buildings")
+def find_buildings(
+    request: Request, user: StaffPage, state: StateDep, session: SessionDep, used: WeightsDep
+) -> Response:
+    """为企业找楼: the form, and for a stored or typed-in firm the ranked buildings with a map."""
+    params = request.query_params
+    query = parse_find(state, params)
+    context: dict[str, Any] = {
+        "query": query,
+        "form": query.form,
+        "k_choices": K_CHOICES,
+        "firms_found": search(state.recommender.records["enterprises"].values(), query.form["q"], ("name",)),
+        "added": params.get("added"),
+        "industry_label": industry_label,
+        "amenity_labels": amenity_labels,
+        "empty_map": district_map([]),
+    }
+    firm = query.firm
+    if firm is not None:
+        result = state.recommender.match_buildings(firm, query.k, weights=used.weights, districts=query.only)
+        kept = _shortlisted(session, user.id, firm)
+        results = []
+        for match in result.results:
+            building = state.recommender.stored("buildings", match.id)
+            assert isinstance(building, BuildingRecord)
+            results.append(
+                BuildingResult(
+                    match,
+                    building,
+                    monthly_cost(building, firm),
+                    incentive(building, firm),
+                    components(match.components),
+                    match.id in kept,
+                )
+            )
+        marks = [MapMark(m.rank, m.name, m.district or "") for m in result.results]
+        context |= {
+            "result": result,
+            "results": results,
+            "guesses": industry_guesses(firm),
+            "map": district_map(
+                marks, preferred=[d.value for d in firm.preferred_districts], only=query.only
+            ),
+            "back": _back(params),
+            "adjust": profile_params(firm) if query.stored else None,
+        }
+    code = status.HTTP_422_UNPROCESSABLE_CONTENT if query.errors else status.HTTP_200_OK
+    return render(request, "find_buildings.html", context, status_code=code)
+
+
+@dataclass(frozen=True)
+class FirmResult:
+    """One ranked firm for a building, with its monthly rent there and its incentive standing."""
+
+    match: Match
+    firm: EnterpriseRecord
+    cost: Cost
+    incentive: Incentive | None
+    components: list[Component]
+
+
+def _floor(building: BuildingRecord, raw: str, errors: list[str]) -> BuildingRecord:
+    """The building with its vacant area replaced by a floor's (a vacant floor offered on its own)."""
+    try:
+        area = float(raw)
+    except ValueError:
+        errors.append(f"空置面积：应为数字，实际为「{raw[:20]}」")
+        return building
+    if not 0 < area <= building.vacant_area_m2:
+        errors.append(
+            f"空置面积：应大于 0 且不超过楼宇可用面积 {building.vacant_area_m2:,.0f}㎡，实际为 {area:g}"
+        )
+        return building
+    min_unit = building.min_unit_m2 if building.min_unit_m2 and building.min_unit_m2 <= area else None
+    return building.model_copy(update={"vacant_area_m2": area, "min_unit_m2": min_unit})
+
+
+@router.get("/find/firms")
+def find_firms(request: Request, user: StaffPage, state: StateDep, used: WeightsDep) -> Response:
+    """为楼宇找企业: pick a building (optionally a vacant floor's area) and see the firms that fit it."""
+    params = request.query_params
+    errors: list[str] = []
+    form = {name: params.get(name, "") for name in ("q", "building", "area", "floor", "k")}
+    context: dict[str, Any] = {
+        "form": form,
+        "errors": errors,
+        "k_choices": K_CHOICES,
+        "buildings_found": search(
+            state.recommender.records["buildings"].values(), form["q"], ("name", "address")
+        ),
+    }
+    k = int(form["k"]) if form["k"].isdigit() and int(form["k"]) in K_CHOICES else DEFAULT_K
+    building_id = form["building"].strip()
+    if building_id:
+        try:
+            stored = state.recommender.stored("buildings", building_id)
+        except KeyError:
+            errors.append(f"楼宇：编号「{building_id[:64]}」不在楼宇库中")
+        else:
+            assert isinstance(stored, BuildingRecord)
+            context["building"] = stored
+            offered = _floor(stored, form["area"].strip(), errors) if form["area"].strip() else stored
+            if not errors:
+                result = state.recommender.match_enterprises_for_building(offered, k, weights=used.weights)
+                firms = []
+                for match in result.results:
+                    firm = state.recommender.stored("enterprises", match.id)
+                    assert isinstance(firm, EnterpriseRecord)
+                    cost = monthly_cost(offered, firm)
+                    standing = incentive(offered, firm)
+                    firms.append(FirmResult(match, firm, cost, standing, components(match.components)))
+                context |= {"offered": offered, "result": result, "firms": firms}
+    code = status.HTTP_422_UNPROCESSABLE_CONTENT if errors else status.HTTP_200_OK
+    return render(request, "find_firms.html", context, status_code=code)

@@ -1,0 +1,207 @@
+"""为企业找楼, 为楼宇找企业 and the shortlist in the browser: the staff journeys end to end."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from io import BytesIO
+
+import pytest
+from openpyxl import load_workbook
+from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import delete
+
+from api.auth import add_user
+from models.database import make_engine, make_session_factory
+from models.user import Role, User
+from tests.web.conftest import DESKTOP, PHONE, LiveServer, no_overflow, shot
+
+DESCRIPTION = "专注工业视觉质检算法和机器视觉平台，为汽车零部件和电子制造企业提供缺陷检测系统。"
+
+
+@pytest.fixture
+def staff_token(live_server: LiveServer) -> Iterator[str]:
+    """A staff user of this test alone (so its shortlist starts empty); deleted afterwards."""
+    engine = make_engine(live_server.database_url)
+    sessions = make_session_factory(engine)
+    name = f"staff-{uuid.uuid4().hex[:10]}"
+    with sessions.begin() as session:
+        _, token = add_user(session, name=name, role=Role.staff, password=None, actor="test")
+    yield token
+    with sessions.begin() as session:
+        session.execute(delete(User).where(User.name == name))
+    engine.dispose()
+
+
+def _signed_in(browser: Browser, live_server: LiveServer, token: str, phone: bool = False) -> Iterator[Page]:
+    """A new browser context signed in with the token's session cookie; fails on any script error."""
+    viewport = PHONE if phone else DESKTOP
+    context = browser.new_context(base_url=live_server.url, viewport=viewport, locale="zh-CN")
+    context.add_cookies([{"name": "xingpei_session", "value": token, "url": live_server.url}])
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
+    assert not errors, f"页面脚本出错：{errors}"
+
+
+@pytest.fixture
+def desk(browser: Browser, live_server: LiveServer, staff_token: str) -> Iterator[Page]:
+    """A 1280 px page signed in as this test's own staff user."""
+    yield from _signed_in(browser, live_server, staff_token)
+
+
+@pytest.fixture
+def mobile(browser: Browser, live_server: LiveServer, staff_token: str) -> Iterator[Page]:
+    """A 390 px page signed in as this test's own staff user."""
+    yield from _signed_in(browser, live_server, staff_token, phone=True)
+
+
+def _type_profile(page: Page, name: str) -> None:
+    """Fill in a prospective firm that moves within the city and submit."""
+    page.goto("/find/buildings")
+    page.get_by_label("企业名称", exact=True).fill(name)
+    page.get_by_label("企业简介（必填）").fill(DESCRIPTION)
+    page.get_by_label("需求面积（㎡）").fill("600")
+    page.get_by_label("租金上限（元/㎡·月）").fill("90")
+    page.get_by_label("企业来源").select_option("in_city_relocation")
+    page.locator("fieldset", has_text="意向区域").get_by_label("渝北区").check()
+    page.get_by_role("button", name="匹配楼宇").click()
+
+
+def test_typed_in_firm_to_shortlist_compare_and_export(desk: Page) -> None:
+    page = desk
+    page.goto("/find/buildings")
+    expect(page.get_by_role("heading", name="意向企业画像")).to_be_visible()
+    shot(page, "find-buildings-form")
+    _type_profile(page, "云启视觉科技")
+    expect(page.get_by_role("heading", name="为「云启视觉科技」推荐的楼宇")).to_be_visible()
+    results = page.locator("ol.results > li")
+    expect(results).to_have_count(10)
+    first = results.first
+    expect(first.locator(".scorebar")).to_be_visible()
+    expect(first.locator(".reasons li").first).to_be_visible()
+    expect(first.locator(".components")).to_contain_text("产业契合")
+    expect(first.locator(".cost")).to_contain_text(re.compile(r"元/㎡·月 × 600 ㎡（需求面积）= [\d,]+ 元/月"))
+    expect(page.get_by_text("该企业为市内迁移企业")).to_be_visible()
+    expect(
+        page.locator(".tag.bad", has_text="不适用：市内迁移企业不享受新引进企业入驻政策").first
+    ).to_be_visible()
+    expect(page.locator(".tag.good", has_text="可享受")).to_have_count(0)
+    expect(page.locator(".map svg g.district")).to_have_count(12)
+    expect(page.locator(".map svg a")).to_have_count(10)
+    shot(page, "find-buildings-results")
+
+    for rank in range(1, 6):
+        page.locator(f"#result-{rank}").get_by_role("button", name="加入候选清单").click()
+        expect(page.get_by_role("status").filter(has_text="已加入候选清单")).to_be_visible()
+        expect(page.locator(f"#result-{rank}").get_by_text("已在候选清单")).to_be_visible()
+    names = [page.locator(f"#result-{rank} h3").inner_text() for rank in range(1, 6)]
+
+    page.get_by_role("link", name="候选清单：对比与导出 →").click()
+    expect(page.get_by_role("heading", name="云启视觉科技")).to_be_visible()
+    boxes = page.get_by_label("选择对比")
+    expect(boxes).to_have_count(5)
+    for index in range(4):
+        boxes.nth(index).check()
+    expect(boxes.nth(4)).to_be_disabled()
+    shot(page, "shortlist")
+    page.get_by_role("button", name="对比所选").click()
+    expect(page.get_by_role("heading", name="楼宇对比")).to_be_visible()
+    expect(page.locator("table.compare thead th")).to_have_count(5)
+    for name in names[:4]:
+        expect(page.locator("table.compare thead")).to_contain_text(name)
+    expect(page.get_by_role("row", name=re.compile("^月租金"))).to_contain_text("最低")
+    shot(page, "shortlist-compare")
+
+    page.goto("/shortlist")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="导出 Excel").click()
+    sheet = load_workbook(BytesIO(download.value.path().read_bytes())).active
+    assert sheet is not None
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:3] == ("企业", "楼宇编号", "楼宇名称")
+    assert sorted(row[2] for row in rows[1:]) == sorted(names)
+    assert {row[0] for row in rows[1:]} == {"云启视觉科技"}
+
+    page.get_by_role("button", name=f"从候选清单移除 {names[0]}").click()
+    expect(page.get_by_role("status")).to_have_text("已从候选清单移除。")
+    expect(page.get_by_label("选择对比")).to_have_count(4)
+
+
+def test_phone_journey_has_no_overflow(mobile: Page) -> None:
+    page = mobile
+    page.goto("/find/buildings")
+    no_overflow(page)
+    shot(page, "find-buildings-form-phone")
+    _type_profile(page, "掌上测试科技")
+    expect(page.locator("ol.results > li")).to_have_count(10)
+    no_overflow(page)
+    shot(page, "find-buildings-results-phone")
+    page.locator("#result-1").get_by_role("button", name="加入候选清单").click()
+    page.locator("#result-2").get_by_role("button", name="加入候选清单").click()
+    page.goto("/shortlist")
+    no_overflow(page)
+    shot(page, "shortlist-phone")
+    page.get_by_label("选择对比").nth(0).check()
+    page.get_by_label("选择对比").nth(1).check()
+    page.get_by_role("button", name="对比所选").click()
+    expect(page.locator("table.compare thead th")).to_have_count(3)
+    no_overflow(page)
+    shot(page, "shortlist-compare-phone")
+
+
+def test_invalid_profile_names_the_field(desk: Page) -> None:
+    page = desk
+    page.goto("/find/buildings")
+    page.get_by_label("企业简介（必填）").fill(DESCRIPTION)
+    page.get_by_label("需求面积（㎡）").fill("-50")
+    page.get_by_role("button", name="匹配楼宇").click()
+    expect(page.get_by_role("alert")).to_contain_text("需求面积：应大于 0，实际为 -50")
+    expect(page.get_by_label("企业简介（必填）")).to_have_value(DESCRIPTION)
+    shot(page, "find-buildings-invalid")
+
+
+def test_stored_firm_found_by_name_and_filtered_by_district(desk: Page) -> None:
+    page = desk
+    page.goto("/find/buildings")
+    page.get_by_label("企业名称或编号").fill("E000001")
+    page.get_by_role("button", name="查找").click()
+    page.get_by_role("link", name="重庆弘澜安全科技有限公司").click()
+    expect(page.get_by_role("heading", name="为「重庆弘澜安全科技有限公司」推荐的楼宇")).to_be_visible()
+    page.get_by_text("只看部分区域").click()
+    page.locator("form.filter").get_by_label("江北区").check()
+    page.get_by_role("button", name="更新结果").click()
+    tags = page.locator("ol.results > li .result-head .tag").filter(has_text=re.compile("区$"))
+    expect(tags.first).to_be_visible()
+    assert set(tags.all_inner_texts()) == {"江北区"}
+    expect(page.locator('.map svg g.district[data-district="渝中区"] rect')).to_have_attribute(
+        "fill", "#eef0f3"
+    )
+    shot(page, "find-buildings-stored")
+
+
+def test_firms_for_a_vacant_floor(desk: Page, mobile: Page) -> None:
+    page = desk
+    page.goto("/find/firms")
+    shot(page, "find-firms-form")
+    page.get_by_label("楼宇名称、地址或编号").fill("B00001")
+    page.get_by_role("button", name="查找").click()
+    page.get_by_role("link", name="西永互联网产业园 7 号楼").click()
+    expect(page.locator("ol.results > li")).to_have_count(10)
+    page.get_by_label("楼层或位置").fill("12 层")
+    page.get_by_label("空置面积（㎡）").fill("300")
+    page.get_by_role("button", name="匹配企业").click()
+    expect(page.get_by_role("heading", name=re.compile("12 层（300 ㎡）寻找企业"))).to_be_visible()
+    results = page.locator("ol.results > li")
+    expect(results.first.locator(".scorebar")).to_be_visible()
+    for text in results.locator(".facts").all_inner_texts():
+        need = re.search(r"需求面积 ([\d,]+) ㎡", text)
+        assert need is None or float(need.group(1).replace(",", "")) <= 300
+    shot(page, "find-firms-results")
+    mobile.goto(page.url)
+    expect(mobile.locator("ol.results > li").first).to_be_visible()
+    no_overflow(mobile)
+    shot(mobile, "find-firms-results-phone")
