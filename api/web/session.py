@@ -62,6 +62,7 @@ def web_user(request: Request, session: SessionDep) -> User | None:
         return None
     user = user_for_token(session, token)
     if user is not None:
+        session.expunge(user)  # stays readable by the error pages after the request's session rolls back
         request.state.user = user
     return user
 
