@@ -41,9 +41,16 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+POOL_SIZE = 20
+"""Connections each engine keeps open, and how many more it may open under a burst."""
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for `url`, creating the folder of a SQLite file if needed."""
     kwargs.setdefault("json_serializer", _json)
+    # Room for every request a worker serves at once (the threadpool runs up to 40) without queueing.
+    kwargs.setdefault("pool_size", POOL_SIZE)
+    kwargs.setdefault("max_overflow", POOL_SIZE)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":

@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from models.base import Base
@@ -44,14 +46,14 @@ class SqlVectorStore:
         return found
 
     def put_many(self, model_id: str, vectors: Mapping[str, np.ndarray]) -> None:
-        """Store vectors by key (keys already present are left as they are)."""
+        """Store vectors by key; keys already present (stored by anyone, even meanwhile) are left as they are.
+
+        One `INSERT … ON CONFLICT DO NOTHING` per chunk: no read-then-write race between processes.
+        """
         items = list(vectors.items())
         with self.sessions.begin() as session:
+            insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
             for start in range(0, len(items), CHUNK):
-                chunk = dict(items[start : start + CHUNK])
-                present = set(
-                    session.scalars(sa.select(TextVector.key).where(TextVector.key.in_(list(chunk))))
-                )
                 rows = [
                     {
                         "key": key,
@@ -59,8 +61,6 @@ class SqlVectorStore:
                         "dim": int(vector.shape[0]),
                         "vector": np.asarray(vector, dtype=np.float32).tobytes(),
                     }
-                    for key, vector in chunk.items()
-                    if key not in present
+                    for key, vector in items[start : start + CHUNK]
                 ]
-                if rows:
-                    session.execute(sa.insert(TextVector), rows)
+                session.execute(insert(TextVector).on_conflict_do_nothing(index_elements=["key"]), rows)
