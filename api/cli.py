@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import getpass
 import json
+import multiprocessing
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -13,10 +15,11 @@ import typer
 import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.cli_weights import weights_app
-from api.config import Settings, get_settings
+from api.config import ENV_PREFIX, Settings, get_settings
 from api.database import open_database
 from api.routes.matches import match_answer
 from api.state import AppState
@@ -127,20 +130,76 @@ def gen_command(
     typer.echo(f"已生成{KIND_LABELS[record_kind]} {written} 条到 {file}")
 
 
-def _serve(settings: Settings, host: str | None, port: int | None) -> None:
-    """Run the web app with uvicorn."""
-    from api.app import create_app
+WORKERS_OPTION = typer.Option(
+    "--workers",
+    min=1,
+    help="工作进程数：大于 1 时多个进程共用同一数据库，任一进程（或命令行）保存的修改在下一次请求时处处生效",
+)
+WORKER_HEALTHCHECK_SECONDS = 60
+"""How long uvicorn's supervisor waits for a busy worker to answer its ping before replacing it."""
 
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+
+def _export_settings(settings: Settings) -> None:
+    """Put the settings into this process's environment, so that every spawned worker reads the same ones."""
+    for name in Settings.model_fields:
+        os.environ[f"{ENV_PREFIX}{name.upper()}"] = str(getattr(settings, name))
+
+
+def _warm_up(settings: Settings) -> None:
+    """Encode every catalogue text not yet in the vector cache (runs in a child process, then exits).
+
+    Workers then start from the cache alone: they never encode the catalogue, and so never race to
+    insert the same vectors into the database.
+    """
+    from api.state import configured_model, load_state
+    from matcher.encoder import CachedEncoder
+    from models.text_vector import SqlVectorStore
+
+    sessions = _sessions(settings)
+    encoder = CachedEncoder(configured_model(settings), SqlVectorStore(sessions))
+    load_state(settings, sessions, encoder)
+    typer.echo(f"向量缓存已就绪：新编码 {encoder.encoded} 条文本")
+
+
+def _serve(settings: Settings, host: str | None, port: int | None, workers: int = 1) -> None:
+    """Run the web app with uvicorn: in this process, or in `workers` processes sharing one database."""
+    host, port = host or settings.host, port or settings.port
+    if workers == 1:
+        from api.app import create_app
+
+        uvicorn.run(create_app(settings), host=host, port=port)
+        return
+    # Migrate and fill the vector cache once, before the workers start, so that they do not race.
+    open_database(settings).dispose()
+    typer.echo(f"预热向量缓存（{workers} 个工作进程启动前为尚未编码的文本编码一次）…")
+    warm = multiprocessing.get_context("spawn").Process(
+        target=_warm_up, args=(settings,), name="xingpei-warm-up"
+    )
+    warm.start()
+    warm.join()
+    if warm.exitcode != 0:
+        err.print(f"预热失败（退出码 {warm.exitcode}），未启动工作进程", markup=False)
+        raise typer.Exit(1)
+    _export_settings(settings)
+    typer.echo(f"启动 {workers} 个工作进程，共用数据库 {make_url(settings.database_url).render_as_string()}")
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+    )
 
 
 @app.command("serve")
 def serve_command(
     host: Annotated[str | None, typer.Option(help="监听地址")] = None,
     port: Annotated[int | None, typer.Option(help="监听端口")] = None,
+    workers: Annotated[int, WORKERS_OPTION] = 1,
 ) -> None:
-    """Serve whatever database is configured."""
-    _serve(get_settings(), host, port)
+    """Serve whatever database is configured (`--workers N`: N processes sharing it)."""
+    _serve(get_settings(), host, port, workers)
 
 
 @app.command("demo")
@@ -148,6 +207,7 @@ def demo_command(
     host: Annotated[str | None, typer.Option(help="监听地址")] = None,
     port: Annotated[int | None, typer.Option(help="监听端口")] = None,
     serve: Annotated[bool, typer.Option(help="装载后启动网页服务")] = True,
+    workers: Annotated[int, WORKERS_OPTION] = 1,
 ) -> None:
     """Load the bundled Chongqing demo catalogue if the database is empty, then serve."""
     from models.demo.bundle import catalogue_is_empty, load_demo
@@ -160,7 +220,7 @@ def demo_command(
         else:
             typer.echo("数据库中已有数据，跳过演示数据装载")
     if serve:
-        _serve(settings, host, port)
+        _serve(settings, host, port, workers)
 
 
 def main() -> None:
@@ -237,13 +297,13 @@ def _print_matches(result: MatchResult, weights_version: int, as_json: bool) -> 
 
 def _loaded() -> AppState:
     """The configured catalogue loaded into a recommender, as the web app does at start-up."""
-    from api.state import load_state
-    from matcher.encoder import CachedEncoder, SentenceEncoder
+    from api.state import configured_model, load_state
+    from matcher.encoder import CachedEncoder
     from models.text_vector import SqlVectorStore
 
     settings = get_settings()
     sessions = _sessions(settings)
-    encoder = CachedEncoder(SentenceEncoder(settings.embedding_model), SqlVectorStore(sessions))
+    encoder = CachedEncoder(configured_model(settings), SqlVectorStore(sessions))
     return load_state(settings, sessions, encoder)
 
 

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     embedding_model: str = "var/models/multilingual-e5-small"
     """Local sentence-transformers folder of the embedding model (never downloaded from a hub)."""
 
+    embedding_quantize: bool = True
+    """Encode with the model's int8 ONNX copy (3-4x faster on CPU, cosine >= 0.99); false: float32."""
+
     host: str = "127.0.0.1"
     """Interface the web server listens on."""
 

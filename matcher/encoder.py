@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 PREFIX = "query: "
 """multilingual-e5 matches symmetric texts best with the query prefix on both sides."""
+
+QUANTIZED_ONNX = "onnx/model_qint8.onnx"
+"""The int8 ONNX copy of a folder's transformer (built by `matcher.e5_export`), relative to the folder."""
+
+QUANTIZED_SUFFIX = "+onnx-qint8"
+"""Appended to the model id of the int8 variant: its vectors differ, so its cache keys must too."""
 
 
 class EncoderUnavailable(RuntimeError):
@@ -29,10 +37,94 @@ class Encoder(Protocol):
         ...
 
 
-class SentenceEncoder:
-    """A sentence-transformers model loaded from a local folder, fully offline."""
+def _read_json(path: Path) -> Any:
+    """A JSON file's content, or None when it is missing or unreadable."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
-    def __init__(self, folder: str | Path, *, batch_size: int = 32, threads: int | None = None) -> None:
+
+def module_folder(folder: Path, kind: str) -> Path | None:
+    """The sub-folder of a sentence-transformers folder's first `kind` module ("Transformer", "Pooling")."""
+    modules = _read_json(folder / "modules.json")
+    for module in modules if isinstance(modules, list) else []:
+        if isinstance(module, dict) and str(module.get("type", "")).endswith(f".{kind}"):
+            return folder / str(module.get("path", ""))
+    return None
+
+
+class _OnnxTransformer:
+    """The int8 ONNX transformer under onnxruntime, with the folder's tokenizer and pooling (no torch)."""
+
+    def __init__(self, folder: Path, threads: int | None) -> None:
+        """Open the session; raise ValueError when the folder's layout is not one this class reproduces."""
+        transformer = module_folder(folder, "Transformer")
+        pooling = module_folder(folder, "Pooling")
+        if transformer is None or pooling is None:
+            raise ValueError("modules.json names no Transformer and Pooling module")
+        pooling_config = _read_json(pooling / "config.json") or {}
+        modes = {key for key, value in pooling_config.items() if key.startswith("pooling_mode_") and value}
+        if modes not in ({"pooling_mode_mean_tokens"}, {"pooling_mode_cls_token"}):
+            raise ValueError(f"pooling {sorted(modes)} is not mean or CLS")
+        self._mean = modes == {"pooling_mode_mean_tokens"}
+
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or 0
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self._session = onnxruntime.InferenceSession(
+            str(folder / QUANTIZED_ONNX), options, providers=["CPUExecutionProvider"]
+        )
+        self._tokenizer = Tokenizer.from_file(str(transformer / "tokenizer.json"))
+        bert_config = _read_json(transformer / "sentence_bert_config.json") or {}
+        self._tokenizer.enable_truncation(int(bert_config.get("max_seq_length") or 512))
+        pad_token = str((_read_json(transformer / "tokenizer_config.json") or {}).get("pad_token", "<pad>"))
+        pad_id = self._tokenizer.token_to_id(pad_token)
+        if pad_id is None:
+            raise ValueError(f"the tokenizer has no padding token {pad_token}")
+        self._tokenizer.enable_padding(pad_id=pad_id, pad_token=pad_token)
+        self.dim = int(self._session.get_outputs()[0].shape[-1])
+
+    def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
+        """L2-normalised float32 [n, dim]; longest texts first, so that a batch pads little."""
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(texts), batch_size):
+            rows = order[start : start + batch_size]
+            encodings = self._tokenizer.encode_batch([texts[i] for i in rows])
+            ids = np.array([e.ids for e in encodings], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+            tokens = self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+            if self._mean:
+                weights = mask[..., None].astype(np.float32)
+                pooled = (tokens * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+            else:
+                pooled = tokens[:, 0]
+            out[rows] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        return out
+
+
+class SentenceEncoder:
+    """A sentence-transformers model loaded from a local folder, fully offline.
+
+    With `quantize` (the default) it runs the folder's int8 ONNX copy (`onnx/model_qint8.onnx`, built by
+    `make model`) under onnxruntime: about 3× the texts per second of the float32 PyTorch model on two
+    cores, vectors within cosine 0.99 of it. A folder without that file (an operator's own model) falls
+    back to the float32 model with a warning.
+    """
+
+    def __init__(
+        self,
+        folder: str | Path,
+        *,
+        batch_size: int = 32,
+        threads: int | None = None,
+        quantize: bool = True,
+    ) -> None:
         """Load the model; fail fast with a clear message when the folder is not a local model."""
         path = Path(folder)
         if not (path / "modules.json").is_file():
@@ -42,6 +134,16 @@ class SentenceEncoder:
             )
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ["TRANSFORMERS_OFFLINE"] = "1"
+        self._batch_size = batch_size
+        self._onnx: _OnnxTransformer | None = None
+        self._model: Any = None
+        if quantize:
+            self._onnx = self._open_quantized(path, threads)
+        if self._onnx is not None:
+            self.variant = "onnx-qint8"
+            self.model_id = path.resolve().name + QUANTIZED_SUFFIX
+            self.dim = self._onnx.dim
+            return
         import torch
         import transformers
         from sentence_transformers import SentenceTransformer
@@ -50,16 +152,37 @@ class SentenceEncoder:
         if threads:
             torch.set_num_threads(threads)
         self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
-        self._batch_size = batch_size
+        self.variant = "fp32"
         self.model_id = path.resolve().name
         self.dim = int(self._model.get_embedding_dimension() or 0)
+
+    @staticmethod
+    def _open_quantized(path: Path, threads: int | None) -> _OnnxTransformer | None:
+        """The int8 ONNX model of the folder, or None (with a warning) when it cannot be used."""
+        if not (path / QUANTIZED_ONNX).is_file():
+            reason = f"{path / QUANTIZED_ONNX} 不存在（请运行 make model）"
+        else:
+            try:
+                return _OnnxTransformer(path, threads)
+            except (ImportError, ValueError) as error:
+                reason = f"{error}"
+        warnings.warn(
+            f"嵌入模型 {path} 的 int8 版本不可用：{reason}；改用 float32 模型（较慢）。"
+            "设 XINGPEI_EMBEDDING_QUANTIZE=false 可不再提示。",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return None
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Encode with the query prefix; returns float32 [n, dim], L2-normalised."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        prefixed = [PREFIX + text for text in texts]
+        if self._onnx is not None:
+            return self._onnx.encode(prefixed, self._batch_size)
         vectors = self._model.encode(
-            [PREFIX + text for text in texts],
+            prefixed,
             batch_size=self._batch_size,
             normalize_embeddings=True,
             convert_to_numpy=True,

@@ -1,7 +1,7 @@
 """Evaluation: ranking metrics, and a harness comparing single channels with the full scorer.
 
-`python -m matcher.evaluation [MODEL_DIR]` (or `make eval`) prints the comparison on the labelled
-development set in notebooks/data/devset.
+`python -m matcher.evaluation [MODEL_DIR] [--float32]` (or `make eval`) prints the comparison on the
+labelled development set in notebooks/data/devset, with the int8 model (`--float32`: the full one).
 """
 
 from __future__ import annotations
@@ -121,10 +121,9 @@ def _channel_ranker(recommender: Recommender, kind: ItemKind, channel: str) -> R
     """Rank every item by one similarity channel alone (no constraints, no other factor)."""
 
     def rank(firm: EnterpriseRecord) -> list[str]:
-        dense, lexical = recommender.channel_similarities(firm, kind)
+        ids, dense, lexical = recommender.channel_similarities(firm, kind)
         values = dense if channel == "dense" else lexical
-        table = recommender.tables[kind]
-        return [table.records[row].id for row in np.argsort(-values, kind="stable")[:K]]
+        return [ids[row] for row in np.argsort(-values, kind="stable")[:K]]
 
     return rank
 
@@ -199,15 +198,18 @@ def main(argv: Sequence[str]) -> None:
     """Print the comparison on the development set with the local embedding model."""
     from matcher.e5_export import DEFAULT_MODEL_DIR
 
-    folder = argv[0] if argv else str(DEFAULT_MODEL_DIR)
+    args = [arg for arg in argv if arg != "--float32"]
+    folder = args[0] if args else str(DEFAULT_MODEL_DIR)
     started = time.perf_counter()
     devset = load_devset()
-    encoder = CachedEncoder(SentenceEncoder(folder, threads=2), MemoryVectorStore())
+    model = SentenceEncoder(folder, threads=2, quantize="--float32" not in argv)
+    encoder = CachedEncoder(model, MemoryVectorStore())
     recommender = build_recommender(devset, encoder)
     table = compare(devset, recommender)
     print(
         f"development set: {len(devset.enterprises)} firms, {len(devset.buildings)} buildings, "
-        f"{len(devset.scenarios)} scenarios; model {folder}; reference date {REFERENCE_DATE}"
+        f"{len(devset.scenarios)} scenarios; model {folder} ({model.variant}); "
+        f"reference date {REFERENCE_DATE}"
     )
     print(format_table(table))
     print(f"({encoder.encoded} texts encoded; {time.perf_counter() - started:.1f} s)")
