@@ -10,7 +10,7 @@ MODEL := $(MODEL_DIR)/onnx/xingpei-onnx.json
 export OMP_NUM_THREADS ?= 2
 
 .PHONY: install browser model run serve test test-sqlite test-postgres test-slow fuzz lint eval notebooks demo-data \
-	bench-import bench-pages bench-pages-quick wrk load soak bench-memory clean
+	bench bench-match bench-encoding bench-import bench-pages bench-pages-quick wrk load soak bench-memory clean
 
 install: $(STAMP) $(MODEL)
 
@@ -72,6 +72,15 @@ notebooks: install
 
 bench-import: install
 	$(BIN)/python bench/import_scale.py
+
+# The in-process benchmarks, each beside a baseline measured in the same run (load/soak/memory below).
+bench: bench-match bench-encoding bench-pages
+
+bench-match: install
+	$(BIN)/python bench/match_latency.py 1000 10000 100000
+
+bench-encoding: install
+	$(BIN)/python bench/encoding.py 256
 
 # Server-side render time of every page over the demo data (the real model; -quick uses a small fake one).
 bench-pages: install

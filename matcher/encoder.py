@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 import warnings
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -17,6 +19,9 @@ PREFIX = "query: "
 
 QUANTIZED_ONNX = "onnx/model_qint8.onnx"
 """The int8 ONNX copy of a folder's transformer (built by `matcher.e5_export`), relative to the folder."""
+
+QUERY_CACHE_SIZE = 1024
+"""Typed-in query texts whose vectors a cached encoder keeps in memory."""
 
 QUANTIZED_SUFFIX = "+onnx-qint8"
 """Appended to the model id of the int8 variant: its vectors differ, so its cache keys must too."""
@@ -235,6 +240,8 @@ class CachedEncoder:
         self.dim = encoder.dim
         self.encoded = 0
         """How many texts were actually encoded (not found in the store)."""
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._queries_lock = threading.Lock()
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors for texts, [n, dim], encoding only the unseen ones."""
@@ -251,3 +258,29 @@ class CachedEncoder:
         if not keys:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([found[key] for key in keys]).astype(np.float32, copy=False)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """One query text's vector [dim]: read from the store when a record has it, else encoded and kept
+
+        only in a small in-memory cache. Typed-in profiles (anyone may send one) never grow the table.
+        """
+        key = content_key(self.model_id, text)
+        with self._queries_lock:
+            if key in self._queries:
+                self._queries.move_to_end(key)
+                return self._queries[key]
+        stored = self.store.get_many([key]).get(key)
+        vector = stored if stored is not None else self.inner.encode([text])[0]
+        with self._queries_lock:
+            self._queries[key] = vector
+            while len(self._queries) > QUERY_CACHE_SIZE:
+                self._queries.popitem(last=False)
+        return vector
+
+
+def encode_query(encoder: Encoder, text: str) -> np.ndarray:
+    """One query text's vector [dim]; a cached encoder reads its store but never writes a query into it."""
+    if isinstance(encoder, CachedEncoder):
+        return encoder.encode_query(text)
+    vector: np.ndarray = encoder.encode([text])[0]
+    return vector

@@ -21,30 +21,48 @@ CITY_LEVEL_DISTRICT_FIT = 0.8
 """A city-level scenario (no district) suits a firm whatever its preferred districts."""
 
 
-def calibrate(similarity: np.ndarray) -> np.ndarray:
-    """Rescale one query's similarities to 0..1: the best item 1, the 10th percentile and below 0."""
-    if similarity.size == 0:
-        return similarity.astype(np.float64)
-    low, high = float(np.percentile(similarity, 10)), float(similarity.max())
+def calibrate(similarity: np.ndarray, among: np.ndarray | None = None) -> np.ndarray:
+    """Rescale one query's similarities [n] to 0..1: the best item 1, the 10th percentile and below 0.
+
+    The best and the percentile are taken over the rows `among` marks ([n] bool; all when None).
+    """
+    reference = similarity if among is None else similarity[among]
+    if reference.size == 0:
+        return np.zeros(similarity.shape)
+    low, high = float(np.percentile(reference, 10)), float(reference.max())
     if high - low < 1e-6:
         return np.clip(similarity.astype(np.float64), 0.0, 1.0)
     return np.clip((similarity - low) / (high - low), 0.0, 1.0)
 
 
 def semantic(dense: np.ndarray, lexical: np.ndarray, blend: float) -> np.ndarray:
-    """Blend of the calibrated dense and TF-IDF similarities; `blend` is the TF-IDF share."""
-    return (1.0 - blend) * calibrate(dense) + blend * calibrate(lexical)
+    """Blend of calibrated (see `calibrate`) dense and TF-IDF similarities [n]; `blend`: the TF-IDF share."""
+    return (1.0 - blend) * dense + blend * lexical
 
 
-def industry(query: np.ndarray, items: np.ndarray) -> np.ndarray:
-    """Best shared industry: max over industries of the product of confidences ([m,12] × [n,12] → [N])."""
-    shared = (query * items).max(axis=1)
-    named = np.maximum(query.max(axis=1), items.max(axis=1))
-    return np.where(
-        np.minimum(query.max(axis=1), items.max(axis=1)) > 0,
-        shared,
-        np.where(named > 0, GENERALIST_INDUSTRY_FIT, NEUTRAL),
-    )
+def industry(query: np.ndarray, items: np.ndarray, items_best: np.ndarray | None = None) -> np.ndarray:
+    """Best shared industry: max over industries of the product of confidences ([m,12] × [n,12] → [N]).
+
+    `items_best` [n] is each item's highest confidence, when known already. One query row is scored
+    column by column over its named industries only (the others add products of 0, never the max).
+    """
+    best = items.max(axis=1) if items_best is None else items_best
+    if len(query) != 1:
+        shared = (query * items).max(axis=1)
+        named = np.maximum(query.max(axis=1), best)
+        return np.where(
+            np.minimum(query.max(axis=1), best) > 0,
+            shared,
+            np.where(named > 0, GENERALIST_INDUSTRY_FIT, NEUTRAL),
+        )
+    wanted = query[0]
+    columns = np.flatnonzero(wanted)
+    if not len(columns):
+        return np.where(best > 0, GENERALIST_INDUSTRY_FIT, NEUTRAL)
+    shared = wanted[columns[0]] * items[:, columns[0]]
+    for column in columns[1:]:
+        np.maximum(shared, wanted[column] * items[:, column], out=shared)
+    return np.where(best > 0, shared, GENERALIST_INDUSTRY_FIT)
 
 
 def _pairs(left: int, right: int) -> int:
@@ -61,7 +79,15 @@ def in_preferred(preferred: np.ndarray, district: np.ndarray) -> np.ndarray:
 
 
 def district(preferred: np.ndarray, item_district: np.ndarray) -> np.ndarray:
-    """1 in a preferred district, 0 outside; neutral when the firm names none; city-level scenarios 0.8."""
+    """1 in a preferred district, 0 outside; neutral when the firm names none; city-level scenarios 0.8.
+
+    `preferred` is [m, 12] and `item_district` [n]; one firm's values are looked up per district.
+    """
+    if len(preferred) == 1:
+        if not preferred.any():
+            return np.full(len(item_district), NEUTRAL)
+        by_district = np.append(preferred[0].astype(np.float64), CITY_LEVEL_DISTRICT_FIT)
+        return np.asarray(by_district[item_district])  # NO_DISTRICT (-1) picks the city-level value
     has_preference = np.broadcast_to(preferred.any(axis=1), _pairs(len(preferred), len(item_district)))
     city_level = np.broadcast_to(item_district == NO_DISTRICT, has_preference.shape)
     inside = in_preferred(preferred, item_district).astype(np.float64)
@@ -110,7 +136,13 @@ def amenities(firm: Columns, building: Columns) -> np.ndarray:
 def cluster(
     query_industries: np.ndarray, building_district: np.ndarray, district_shares: np.ndarray
 ) -> np.ndarray:
-    """Peers in the district: how strongly the building's district gathers the firm's industry (0..1)."""
+    """Peers in the district: how strongly the building's district gathers the firm's industry (0..1).
+
+    `query_industries` is [m, 12], `building_district` [n] and `district_shares` [districts, 12].
+    """
+    if len(query_industries) == 1:
+        per_district = (query_industries * district_shares).max(axis=1)
+        return np.asarray(np.asarray(per_district, dtype=np.float64)[building_district])
     shares = district_shares[building_district]
     return np.asarray((query_industries * shares).max(axis=1), dtype=np.float64)
 

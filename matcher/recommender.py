@@ -2,84 +2,48 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
 from scipy import sparse
 
-from matcher import explain, factors
 from matcher.constraints import (
     BUILDING_CONSTRAINTS,
     SCENARIO_CONSTRAINTS,
-    Columns,
     building_violations,
-    eligible,
     scenario_violations,
 )
-from matcher.encoder import Encoder
-from matcher.industry import INDUSTRY_CODES, industry_matrix, infer_industries
-from matcher.lexical import LexicalModel, lexical_similarity
-from matcher.scorer import MatchScorer
-from matcher.spread import spread_rerank
-from matcher.tables import COLUMNS, DISTRICT_ROW, DISTRICTS, ItemTable
+from matcher.encoder import Encoder, encode_query
+from matcher.industry import INDUSTRY_CODES, industry_matrix
+from matcher.lexical import Vocabulary
+from matcher.ranking import Match, MatchResult, Query, Request, Snapshot, declared, rank
+from matcher.store import ItemTable, NewRows, TableStore
+from matcher.tables import DISTRICTS, columns_of
 from matcher.text import record_text
-from matcher.weights import BUILDING_FACTORS, SCENARIO_FACTORS, Weights
+from matcher.weights import Weights
 from models.records import BuildingRecord, CatalogueRecord, EnterpriseRecord, RecordKind, ScenarioRecord
 
+__all__ = ["KINDS", "Match", "MatchResult", "Recommender"]
+
 KINDS: tuple[RecordKind, ...] = ("buildings", "enterprises", "scenarios")
-KIND_NOUNS = {"buildings": "楼宇", "enterprises": "企业", "scenarios": "应用场景"}
 PEER_CONFIDENCE = 0.5
 """A building counts as gathering an industry when its confidence for it is at least this."""
 
-
-@dataclass(frozen=True)
-class Match:
-    """One recommended item: its score, each factor's contribution (adding up to it) and reasons."""
-
-    id: str
-    name: str
-    rank: int
-    score: float
-    components: dict[str, float]
-    reasons: list[str]
-    district: str | None
-
-
-@dataclass(frozen=True)
-class MatchResult:
-    """Results best first; when fewer than asked survive the hard constraints, `note` says so."""
-
-    results: list[Match]
-    requested: int
-    eligible: int
-    excluded: dict[str, int] = field(default_factory=dict)
-    note: str | None = None
-
-
-@dataclass(frozen=True)
-class _Query:
-    """One side of a pair as length-1 arrays: a stored record's row or an ad-hoc profile."""
-
-    record: CatalogueRecord
-    columns: Columns
-    vector: np.ndarray
-    lexical: sparse.csr_matrix
-    industries: np.ndarray
-
-
-def _take(columns: Columns, rows: np.ndarray | slice) -> Columns:
-    """The given rows of every column."""
-    return {name: values[rows] for name, values in columns.items()}
+Changes = Mapping[RecordKind, tuple[Sequence[CatalogueRecord], Sequence[str]]]
+"""Per kind: records to add or replace, and ids to remove."""
 
 
 class Recommender:
     """Matches firms to buildings and scenarios (and back), over an in-memory copy of the catalogue.
 
-    The database is the source of truth: `load` builds the tables, `upsert`/`remove` keep them in
-    step, and a change is visible to the next query. Vectors come from `encoder`; pass a
-    `CachedEncoder` so that unchanged texts are never encoded again.
+    The database is the source of truth: `load` builds the tables, `upsert`/`remove`/`replace` keep
+    them in step at the cost of the records written (appended rows, dead rows dropped now and then),
+    and a change is visible to the next query. Any sequence of writes leaves exactly the numbers a
+    fresh `load` of the same records gives. Each write publishes a new snapshot, so queries running
+    meanwhile see the catalogue before or after it, never half of it. Vectors come from `encoder`;
+    pass a `CachedEncoder` so that unchanged texts are never encoded again.
     """
 
     def __init__(
@@ -90,91 +54,164 @@ class Recommender:
         self.weights = weights or Weights()
         self.today = today
         self.records: dict[RecordKind, dict[str, CatalogueRecord]] = {kind: {} for kind in KINDS}
-        self.lexical_model = LexicalModel()
-        self.tables: dict[RecordKind, ItemTable] = {}
+        self._writing = threading.Lock()
+        self._reset()
+
+    def _reset(self) -> None:
+        """Empty tables and the vocabulary of the industries' names alone."""
+        self._vocabulary = Vocabulary()
+        self._stores = {kind: TableStore(kind, self.encoder.dim) for kind in KINDS}
+        shape = (len(DISTRICTS), len(INDUSTRY_CODES))
+        self._district_totals = np.zeros(shape)
+        self._district_peers = np.zeros(shape, dtype=np.int64)
+        self._publish()
+
+    @property
+    def tables(self) -> dict[RecordKind, ItemTable]:
+        """The current table of each kind."""
+        return self._snapshot.tables
 
     def load(self, catalogue: Mapping[RecordKind, Sequence[CatalogueRecord]]) -> Recommender:
-        """Build every table from scratch; the TF-IDF vocabulary is learnt from all texts."""
-        for kind in KINDS:
-            self.records[kind] = {record.id: record for record in catalogue.get(kind, ())}
-        self.lexical_model.fit([record_text(r) for kind in KINDS for r in self.records[kind].values()])
-        for kind in KINDS:
-            self._rebuild(kind)
+        """Build every table from scratch, rows in id order."""
+        with self._writing:
+            self.records = {kind: {} for kind in KINDS}
+            self._reset()
+            latest = {kind: {record.id: record for record in catalogue.get(kind, ())} for kind in KINDS}
+            self._write({kind: (sorted(latest[kind].values(), key=lambda r: r.id), ()) for kind in KINDS})
         return self
 
     def upsert(self, kind: RecordKind, records: Sequence[CatalogueRecord]) -> None:
-        """Add or replace records; the next query sees them."""
-        self.records[kind].update({record.id: record for record in records})
-        self._rebuild(kind)
+        """Add or replace records (unchanged ones cost nothing); the next query sees them."""
+        with self._writing:
+            self._write({kind: (self._changed(kind, records), ())})
 
     def replace(self, kind: RecordKind, records: Sequence[CatalogueRecord]) -> None:
         """Take every record of a kind afresh (after changes made by another process)."""
-        self.records[kind] = {record.id: record for record in records}
-        self._rebuild(kind)
+        with self._writing:
+            wanted = {record.id for record in records}
+            gone = [record_id for record_id in self.records[kind] if record_id not in wanted]
+            self._write({kind: (self._changed(kind, records), gone)})
 
     def remove(self, kind: RecordKind, ids: Sequence[str]) -> None:
         """Forget records; the next query no longer returns them."""
-        for record_id in ids:
-            self.records[kind].pop(record_id, None)
-        self._rebuild(kind)
+        with self._writing:
+            self._write({kind: ((), [i for i in dict.fromkeys(ids) if i in self.records[kind]])})
 
-    def _rebuild(self, kind: RecordKind) -> None:
-        """Recompute one kind's table (vectors come from the encoder's cache when unchanged)."""
-        records = sorted(self.records[kind].values(), key=lambda record: record.id)
-        texts = [record_text(record) for record in records]
-        vectors = self.encoder.encode(texts) if records else np.zeros((0, self.encoder.dim), np.float32)
-        self.tables[kind] = ItemTable(
-            kind=kind,
-            records=list(records),
-            vectors=vectors,
-            lexical=self.lexical_model.transform(texts),
-            industries=industry_matrix(texts, [_declared(record) for record in records]),
-            columns=COLUMNS[kind](records),  # type: ignore[operator]
-        )
+    def _changed(self, kind: RecordKind, records: Sequence[CatalogueRecord]) -> list[CatalogueRecord]:
+        """The records (the last of each id) that differ from what is stored."""
+        latest = {record.id: record for record in records}
+        return [record for record in latest.values() if self.records[kind].get(record.id) != record]
+
+    def _write(self, changes: Changes) -> None:
+        """Retire replaced and removed rows, move the TF-IDF numbers, append the new rows, publish."""
+        if not any(put or drop for put, drop in changes.values()):
+            return
+        retired = {kind: self._retire(kind, put, drop) for kind, (put, drop) in changes.items()}
+        added = self._recount(retired, {kind: put for kind, (put, _) in changes.items()})
+        for kind, (put, _) in changes.items():
+            self._append(kind, put, retired[kind], added[kind])
+        self._publish()
+
+    def _retire(self, kind: RecordKind, put: Sequence[CatalogueRecord], drop: Sequence[str]) -> np.ndarray:
+        """Mark dead the rows of records replaced or removed; returns those rows [m]."""
+        store = self._stores[kind]
+        rows = store.kill([record.id for record in put if record.id in store.row_of] + list(drop))
+        for record_id in drop:
+            del self.records[kind][record_id]
+        self.records[kind].update({record.id: record for record in put})
+        return rows
+
+    def _recount(
+        self, retired: Mapping[RecordKind, np.ndarray], put: Mapping[RecordKind, Sequence[CatalogueRecord]]
+    ) -> dict[RecordKind, sparse.csr_matrix]:
+        """Count retired texts out of the document frequencies and new ones in; returns the new tf rows.
+
+        Every table's norms then follow the frequencies that moved (and the number of documents).
+        """
+        before = self._vocabulary.snapshot()
+        gone = [record_text(self._stores[kind].rows[row]) for kind, rows in retired.items() for row in rows]
+        self._vocabulary.count_in(self._vocabulary.tf(gone), -1)
+        added = {kind: self._vocabulary.tf([record_text(record) for record in put[kind]]) for kind in put}
+        for tf in added.values():
+            self._vocabulary.count_in(tf, 1)
+        after = self._vocabulary.snapshot()
+        moved = np.flatnonzero(after.df != np.pad(before.df, (0, len(after.df) - len(before.df))))
+        if len(moved) or after.documents != before.documents:
+            for store in self._stores.values():
+                store.shift(before, after, moved)
+        return added
+
+    def _append(
+        self, kind: RecordKind, put: Sequence[CatalogueRecord], retired: np.ndarray, tf: sparse.csr_matrix
+    ) -> None:
+        """Write the new rows of one kind (vectors, industries, columns, TF-IDF) and tidy up."""
+        store = self._stores[kind]
         if kind == "buildings":
-            self._district_industries()
+            self._count_districts(
+                store.columns["district"][retired], store.industry_columns[:, retired].T, -1
+            )
+        if put:
+            texts = [record_text(record) for record in put]
+            industries = industry_matrix(texts, [declared(record) for record in put])
+            store.append(
+                NewRows(put, self.encoder.encode(texts), industries, tf), self._vocabulary.snapshot()
+            )
+            if kind == "buildings":
+                new_rows = slice(store.size - len(put), store.size)
+                self._count_districts(store.columns["district"][new_rows], industries, 1)
+        store.compact_if_worth_it()
 
-    def _district_industries(self) -> None:
-        """How strongly each district gathers each industry (0..1) and how many buildings do."""
-        table = self.tables["buildings"]
-        shape = (len(DISTRICTS), len(INDUSTRY_CODES))
-        totals, peers = np.zeros(shape), np.zeros(shape, dtype=np.int64)
-        np.add.at(totals, table.columns["district"], table.industries)
-        np.add.at(peers, table.columns["district"], table.industries >= PEER_CONFIDENCE)
+    def _count_districts(self, districts: np.ndarray, industries: np.ndarray, sign: int) -> None:
+        """Add (sign 1) or take away (−1) buildings' industries [m, 12] from their districts' [m] totals.
+
+        Confidences are 0 or at least 0.125 in float32, multiples of 2^-26, so float64 sums of up to
+        2^26 of them are exact and do not depend on the order of writes.
+        """
+        np.add.at(self._district_totals, districts, sign * industries.astype(np.float64))
+        np.add.at(self._district_peers, districts, sign * (industries >= PEER_CONFIDENCE).astype(np.int64))
+
+    def _publish(self) -> None:
+        """Make the current tables the ones queries read."""
+        totals = self._district_totals
         best = totals.max(axis=0, keepdims=True)
-        self.district_shares = np.divide(totals, best, out=np.zeros(shape), where=best > 0)
-        self.district_peers = peers
+        self._snapshot = Snapshot(
+            {kind: store.table() for kind, store in self._stores.items()},
+            self._vocabulary.snapshot(),
+            np.divide(totals, best, out=np.zeros(totals.shape), where=best > 0),
+            self._district_peers.copy(),
+        )
 
     def _today(self) -> date:
         """The day deadlines are judged on."""
         return self.today or date.today()
 
-    def _query(self, kind: RecordKind, record: CatalogueRecord) -> _Query:
+    def _query(self, snapshot: Snapshot, kind: RecordKind, record: CatalogueRecord) -> Query:
         """A stored record's row, or an ad-hoc profile encoded on the spot."""
-        table = self.tables[kind]
-        row = table.row_of.get(record.id)
-        if row is not None and table.records[row] == record:
-            return _Query(
-                record,
-                _take(table.columns, slice(row, row + 1)),
-                table.vectors[row],
-                table.lexical[row],
-                table.industries[row : row + 1],
-            )
+        table = snapshot.tables[kind]
         text = record_text(record)
-        return _Query(
+        lexical = snapshot.lexicon.query(text)
+        row = table.row(record)
+        if row is not None:
+            columns = {name: values[row : row + 1] for name, values in table.columns.items()}
+            return Query(record, columns, table.vectors[row], lexical, table.industries[row : row + 1])
+        return Query(
             record,
-            COLUMNS[kind]([record]),  # type: ignore[operator]
-            self.encoder.encode([text])[0],
-            self.lexical_model.transform([text]),
-            industry_matrix([text], [_declared(record)]),
+            columns_of(kind, [record]),
+            encode_query(self.encoder, text),
+            lexical,
+            industry_matrix([text], [declared(record)]),
         )
 
-    def channel_similarities(self, firm: EnterpriseRecord, kind: RecordKind) -> tuple[np.ndarray, np.ndarray]:
-        """Raw dense and TF-IDF similarities of a firm to every row of a table (for baselines)."""
-        query = self._query("enterprises", firm)
-        table = self.tables[kind]
-        return table.index.similarities(query.vector), lexical_similarity(query.lexical, table.lexical)
+    def channel_similarities(
+        self, firm: EnterpriseRecord, kind: RecordKind
+    ) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Ids of a table's records (by id) with the firm's raw dense and TF-IDF similarities to each."""
+        snapshot = self._snapshot
+        query = self._query(snapshot, "enterprises", firm)
+        table = snapshot.tables[kind]
+        rows = table.by_id
+        lexical = table.lexical.similarities(query.lexical)
+        return [record.id for record in table.records], table.dense(query.vector)[rows], lexical[rows]
 
     def stored(self, kind: RecordKind, record_id: str) -> CatalogueRecord:
         """A stored record by id (KeyError when unknown)."""
@@ -191,10 +228,19 @@ class Recommender:
         districts: Sequence[str] = (),
     ) -> MatchResult:
         """The best buildings for a firm (stored or ad hoc)."""
-        query = self._query("enterprises", firm)
-        table = self.tables["buildings"]
-        violations = building_violations(query.columns, table.columns)
-        return self._rank(query, table, "buildings", violations, BUILDING_CONSTRAINTS, k, weights, districts)
+        snapshot = self._snapshot
+        query = self._query(snapshot, "enterprises", firm)
+        violations = building_violations(query.columns, snapshot.tables["buildings"].columns)
+        request = Request(
+            "buildings",
+            violations,
+            BUILDING_CONSTRAINTS,
+            k,
+            weights or self.weights,
+            districts,
+            self._today(),
+        )
+        return rank(snapshot, query, request)
 
     def match_scenarios(
         self,
@@ -205,217 +251,46 @@ class Recommender:
         districts: Sequence[str] = (),
     ) -> MatchResult:
         """The best open scenarios for a firm (stored or ad hoc)."""
-        query = self._query("enterprises", firm)
-        table = self.tables["scenarios"]
-        violations = scenario_violations(table.columns, self._today().toordinal())
-        return self._rank(query, table, "scenarios", violations, SCENARIO_CONSTRAINTS, k, weights, districts)
+        snapshot = self._snapshot
+        query = self._query(snapshot, "enterprises", firm)
+        today = self._today()
+        violations = scenario_violations(snapshot.tables["scenarios"].columns, today.toordinal())
+        request = Request(
+            "scenarios", violations, SCENARIO_CONSTRAINTS, k, weights or self.weights, districts, today
+        )
+        return rank(snapshot, query, request)
 
     def match_enterprises_for_building(
         self, building: BuildingRecord, k: int = 10, *, weights: Weights | None = None
     ) -> MatchResult:
         """The firms in the lead pool that fit a building (or a vacant floor given ad hoc)."""
-        query = self._query("buildings", building)
-        table = self.tables["enterprises"]
-        violations = building_violations(table.columns, query.columns)
-        return self._rank(
-            query,
-            table,
+        snapshot = self._snapshot
+        query = self._query(snapshot, "buildings", building)
+        violations = building_violations(snapshot.tables["enterprises"].columns, query.columns)
+        request = Request(
             "enterprises",
             violations,
             BUILDING_CONSTRAINTS,
             k,
-            weights,
+            weights or self.weights,
             (),
+            self._today(),
             counterpart="buildings",
         )
+        return rank(snapshot, query, request)
 
     def match_enterprises_for_scenario(
         self, scenario: ScenarioRecord, k: int = 10, *, weights: Weights | None = None
     ) -> MatchResult:
         """The firms that could take on a scenario; none when the scenario is not open."""
-        query = self._query("scenarios", scenario)
-        closed = scenario_violations(query.columns, self._today().toordinal())
+        snapshot = self._snapshot
+        query = self._query(snapshot, "scenarios", scenario)
+        today = self._today()
+        closed = scenario_violations(query.columns, today.toordinal())
         broken = [SCENARIO_CONSTRAINTS[name] for name, mask in closed.items() if mask.any()]
         if broken:
             return MatchResult([], k, 0, note=f"该场景不可推荐：{'；'.join(broken)}")
-        table = self.tables["enterprises"]
-        return self._rank(query, table, "enterprises", {}, {}, k, weights, (), counterpart="scenarios")
-
-    # ---- scoring -----------------------------------------------------------------------------
-
-    def _rank(
-        self,
-        query: _Query,
-        table: ItemTable,
-        kind: RecordKind,
-        violations: dict[str, np.ndarray],
-        constraint_names: Mapping[str, str],
-        k: int,
-        weights: Weights | None,
-        districts: Sequence[str],
-        counterpart: RecordKind | None = None,
-    ) -> MatchResult:
-        """Filter by the constraints, score by the factors, spread across districts, explain."""
-        weights = weights or self.weights
-        n = len(table)
-        ok = eligible(violations) if violations else np.ones(n, dtype=bool)
-        ok = np.broadcast_to(ok, (n,)).copy()
-        excluded = {name: int(np.broadcast_to(mask, (n,)).sum()) for name, mask in violations.items()}
-        if districts:
-            wanted = [DISTRICT_ROW[d] for d in districts if d in DISTRICT_ROW]
-            ok &= np.isin(table.columns["district"], wanted)
-        rows = np.flatnonzero(ok)
-        dense_all = table.index.similarities(query.vector) if n else np.zeros(0, np.float32)
-        lexical_all = lexical_similarity(query.lexical, table.lexical)
-        semantic = factors.semantic(dense_all, lexical_all, weights.lexical_blend)[rows]
-        pair = self._pair_factors(query, table, kind, counterpart, rows, semantic)
-        scorer = MatchScorer.from_weights(weights)
-        score, contributions = scorer.combine(pair)
-        spreading = kind in ("buildings", "scenarios")
-        item_districts = table.columns["district"][rows] if spreading else np.zeros(len(rows), np.int64)
-        picked, penalties = spread_rerank(score, item_districts, weights.spread if spreading else 0.0, k)
-        results = [
-            self._match(
-                query,
-                table,
-                kind,
-                counterpart,
-                int(rows[p]),
-                rank,
-                score[p] - penalty,
-                {name: float(values[p]) for name, values in contributions.items()},
-                {name: float(values[p]) for name, values in pair.items()},
-                penalty,
-                spreading,
-                float(dense_all[rows[p]]),
-            )
-            for rank, (p, penalty) in enumerate(zip(picked, penalties, strict=True), start=1)
-        ]
-        return MatchResult(
-            results,
-            k,
-            len(rows),
-            excluded,
-            _shortfall_note(len(results), k, kind, excluded, constraint_names),
+        request = Request(
+            "enterprises", {}, {}, k, weights or self.weights, (), today, counterpart="scenarios"
         )
-
-    def _pair_factors(
-        self,
-        query: _Query,
-        table: ItemTable,
-        kind: RecordKind,
-        counterpart: RecordKind | None,
-        rows: np.ndarray,
-        semantic: np.ndarray,
-    ) -> dict[str, np.ndarray]:
-        """Every soft factor of the pairs (query, rows), each 0..1."""
-        items = _take(table.columns, rows)
-        item_industries = table.industries[rows]
-        names: tuple[str, ...]
-        if kind == "buildings" or counterpart == "buildings":
-            firm, building = (query.columns, items) if kind == "buildings" else (items, query.columns)
-            firm_ind = query.industries if kind == "buildings" else item_industries
-            values = {
-                "semantic": semantic,
-                "industry": factors.industry(query.industries, item_industries),
-                "district": factors.district(firm["preferred"], building["district"]),
-                "area": factors.area(firm, building),
-                "rent": factors.rent(firm, building),
-                "fit_out": factors.fit_out(firm, building),
-                "amenities": factors.amenities(firm, building),
-                "cluster": factors.cluster(firm_ind, building["district"], self.district_shares),
-                "incentives": factors.incentives(firm, building),
-            }
-            names = BUILDING_FACTORS
-        else:
-            firm, scenario = (query.columns, items) if kind == "scenarios" else (items, query.columns)
-            today = self._today().toordinal()
-            values = {
-                "semantic": semantic,
-                "industry": factors.industry(query.industries, item_industries),
-                "district": factors.district(firm["preferred"], scenario["district"]),
-                "budget": factors.budget(firm, scenario),
-                "urgency": factors.urgency(scenario, today),
-            }
-            names = SCENARIO_FACTORS
-        size = len(rows)
-        return {name: np.broadcast_to(np.asarray(values[name], dtype=np.float64), (size,)) for name in names}
-
-    def _match(
-        self,
-        query: _Query,
-        table: ItemTable,
-        kind: RecordKind,
-        counterpart: RecordKind | None,
-        row: int,
-        rank: int,
-        score: float,
-        contributions: dict[str, float],
-        values: dict[str, float],
-        penalty: float,
-        spreading: bool,
-        dense: float,
-    ) -> Match:
-        """One result with its reasons."""
-        item = table.records[row]
-        if spreading:
-            contributions = {**contributions, "spread": -float(penalty)}
-        firm = query.record if kind != "enterprises" else item
-        other = item if kind != "enterprises" else query.record
-        firm_text, other_text = record_text(firm), record_text(other)
-        shared, evidence = _shared_industry(firm_text, _declared(firm), other_text, _declared(other))
-        peers = 0
-        if shared and isinstance(other, BuildingRecord):
-            peers = int(self.district_peers[DISTRICT_ROW[other.district], INDUSTRY_CODES.index(shared)])
-        assert isinstance(firm, EnterpriseRecord)
-        facts = explain.PairFacts(firm, values, contributions, shared, evidence, dense, peers, self._today())
-        if isinstance(other, BuildingRecord):
-            reasons = explain.building_reasons(other, facts)
-        else:
-            assert isinstance(other, ScenarioRecord)
-            reasons = explain.scenario_reasons(other, facts)
-        name = getattr(item, "name", None) or getattr(item, "title", "")
-        item_district = getattr(item, "district", None)
-        return Match(
-            item.id,
-            str(name),
-            rank,
-            float(score),
-            contributions,
-            reasons,
-            str(item_district) if item_district else None,
-        )
-
-
-def _declared(record: CatalogueRecord) -> list[str]:
-    """The industry codes a record declares."""
-    codes = getattr(record, "industries", None) or getattr(record, "focus_industries", None) or []
-    return [str(code) for code in codes]
-
-
-def _shared_industry(
-    firm_text: str, firm_declared: list[str], other_text: str, other_declared: list[str]
-) -> tuple[str | None, tuple[str, ...]]:
-    """The industry both sides show most strongly, with the words that show it."""
-    firm_guesses = {guess.code: guess for guess in infer_industries(firm_text, firm_declared)}
-    other_guesses = {guess.code: guess for guess in infer_industries(other_text, other_declared)}
-    common = [
-        (firm_guesses[code].confidence * other_guesses[code].confidence, code)
-        for code in firm_guesses.keys() & other_guesses.keys()
-    ]
-    if not common:
-        return None, ()
-    code = max(common)[1]
-    evidence = tuple(dict.fromkeys(firm_guesses[code].evidence + other_guesses[code].evidence))
-    return code, evidence
-
-
-def _shortfall_note(
-    found: int, k: int, kind: RecordKind, excluded: Mapping[str, int], names: Mapping[str, str]
-) -> str | None:
-    """Say so when fewer than k results survive, and what excluded the others."""
-    if found >= k:
-        return None
-    causes = "；".join(f"{names[name]}：{count} 个" for name, count in excluded.items() if count)
-    note = f"仅有 {found} 个{KIND_NOUNS[kind]}满足全部硬性条件，未凑满 {k} 个"
-    return f"{note}（已排除 — {causes}）" if causes else note
+        return rank(snapshot, query, request)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -58,16 +58,32 @@ class MatchScorer(BaseEstimator):  # type: ignore[misc]
         self.weights_ = Weights(**self.get_params())
         return self
 
+    def _shares(self, names: tuple[str, ...]) -> dict[str, float]:
+        """Each named factor's weight over the sum of their weights."""
+        weights = self.weights_.factor_weights(names)
+        total = sum(weights.values()) or 1.0
+        return {name: weight / total for name, weight in weights.items()}
+
     def combine(self, factors: Mapping[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Score [n] and each factor's contribution [n]; contributions add up to the score.
 
         The score is the weighted mean of the factors, so it lies in 0..1.
         """
-        weights = self.weights_.factor_weights(tuple(factors))
-        total = sum(weights.values()) or 1.0
+        shares = self._shares(tuple(factors))
         contributions = {
-            name: weights[name] * np.asarray(values, dtype=np.float64) / total
-            for name, values in factors.items()
+            name: np.asarray(values, dtype=np.float64) * shares[name] for name, values in factors.items()
         }
-        score = np.sum(list(contributions.values()), axis=0) if contributions else np.zeros(0)
-        return score, contributions
+        return _total(contributions.values()), contributions
+
+    def score(self, factors: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The score [n] alone, the same numbers `combine` gives, without keeping the contributions."""
+        shares = self._shares(tuple(factors))
+        return _total(np.asarray(values, dtype=np.float64) * shares[name] for name, values in factors.items())
+
+
+def _total(parts: Iterable[np.ndarray]) -> np.ndarray:
+    """The sum of arrays [n], added in order."""
+    total: np.ndarray | None = None
+    for part in parts:
+        total = part.copy() if total is None else np.add(total, part, out=total)
+    return np.zeros(0) if total is None else total

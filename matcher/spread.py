@@ -1,6 +1,15 @@
-"""Spread ("stars all over the sky"): keep results from piling up in one district."""
+"""Spread ("stars all over the sky"): keep results from piling up in one district.
+
+The greedy rule — pick the best score minus a penalty per earlier pick from the same district — picks
+rows in the order of b = score − step · (rank of the row within its district), because within a
+district b falls with every rank. Rows are picked best first within their district and at most k are
+picked, so only the k best of each district (ties kept) can be: `pick` finds those with one partial
+sort per district and re-ranks just them.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -13,40 +22,57 @@ def spread_rerank(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Greedily pick k rows by score minus a penalty per earlier pick from the same district.
 
-    Returns the picked rows (best first) and each pick's penalty (≥ 0). With strength 0 this is a
-    plain top-k by score.
+    Returns the picked rows [k] (best first) and each pick's penalty [k] (≥ 0); ties go to the earlier
+    row. With strength 0 this is a plain top-k by score.
     """
     k = min(k, len(scores))
-    if strength <= 0 or k == 0:
-        order = np.argsort(-scores, kind="stable")[:k]
-        return order, np.zeros(len(order))
-    step = strength * PENALTY_PER_REPEAT
-    pool = _best_per_district(scores, districts, k)
-    picked: list[int] = []
-    penalties: list[float] = []
-    counts: dict[int, int] = {}
-    remaining = list(pool)
-    for _ in range(k):
-        adjusted = [scores[row] - step * counts.get(int(districts[row]), 0) for row in remaining]
-        best = int(np.argmax(adjusted))
-        row = remaining.pop(best)
-        penalties.append(step * counts.get(int(districts[row]), 0))
-        counts[int(districts[row])] = counts.get(int(districts[row]), 0) + 1
-        picked.append(row)
-    return np.array(picked, dtype=np.int64), np.array(penalties)
-
-
-def _best_per_district(scores: np.ndarray, districts: np.ndarray, k: int) -> np.ndarray:
-    """The k best rows of every district, best first: no other row can ever be picked.
-
-    Within one district every row carries the same penalty, so its order is its raw order and at most
-    k of its rows can be picked.
-    """
     order = np.argsort(-scores, kind="stable")
-    grouped = np.argsort(districts[order], kind="stable")
-    sorted_districts = districts[order][grouped]
+    ranks = _district_ranks(districts[order])
+    penalties = max(strength, 0.0) * PENALTY_PER_REPEAT * ranks
+    adjusted = scores[order] - penalties
+    best = np.lexsort((np.arange(len(order)), -adjusted))[:k]
+    return order[best], penalties[best]
+
+
+def _district_ranks(districts: np.ndarray) -> np.ndarray:
+    """For rows in score order [n], how many earlier rows share each one's district: [n] int64."""
+    grouped = np.argsort(districts, kind="stable")
+    sorted_districts = districts[grouped]
     starts = np.r_[0, np.flatnonzero(np.diff(sorted_districts)) + 1]
     lengths = np.diff(np.r_[starts, len(sorted_districts)])
-    occurrence = np.empty(len(order), dtype=np.int64)
-    occurrence[grouped] = np.arange(len(order)) - np.repeat(starts, lengths)
-    return order[occurrence < k]
+    ranks = np.empty(len(districts), dtype=np.int64)
+    ranks[grouped] = np.arange(len(districts)) - np.repeat(starts, lengths)
+    return ranks
+
+
+def _best(rows: np.ndarray, scores: np.ndarray, eligible: np.ndarray, k: int) -> np.ndarray:
+    """Of `rows` [m], the eligible ones scoring at least the k-th best eligible one among them, ties kept."""
+    rows = rows[eligible[rows]]
+    if len(rows) <= k:
+        return rows
+    values = scores[rows]
+    kth = np.partition(values, len(rows) - k)[len(rows) - k]
+    return np.asarray(rows[values >= kth])
+
+
+def pick(
+    scores: np.ndarray,
+    eligible: np.ndarray,
+    groups: Sequence[np.ndarray],
+    districts: np.ndarray,
+    strength: float,
+    k: int,
+    ids: Callable[[np.ndarray], Sequence[str]],
+) -> tuple[np.ndarray, np.ndarray]:
+    """`spread_rerank` over the eligible rows of [n] arrays, ties going to the smaller id.
+
+    `groups` hold the rows of each district (or, when nothing spreads, all rows in one group); only
+    the k best eligible rows of each group enter the re-ranking. Returns rows [≤ k] and penalties [≤ k].
+    """
+    pool = np.concatenate(
+        [np.zeros(0, dtype=np.int64), *(_best(rows, scores, eligible, k) for rows in groups)]
+    )
+    keys = list(zip((-scores[pool]).tolist(), ids(pool), strict=True))
+    pool = pool[sorted(range(len(pool)), key=keys.__getitem__)]
+    rows, penalties = spread_rerank(scores[pool], districts[pool], strength, k)
+    return pool[rows], penalties

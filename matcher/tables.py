@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import date
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
-from scipy import sparse
 
-from matcher.index import VectorIndex
 from models.enums import District, FitOut, Origin, ScenarioStatus
 from models.records import BuildingRecord, CatalogueRecord, EnterpriseRecord, RecordKind, ScenarioRecord
 
@@ -37,32 +34,6 @@ NAN = float("nan")
 def _float(value: float | None) -> float:
     """A number, or NaN for an absent one."""
     return NAN if value is None else float(value)
-
-
-@dataclass(frozen=True)
-class ItemTable:
-    """Records of one kind with their vectors, TF-IDF rows, industries and attribute columns."""
-
-    kind: RecordKind
-    records: list[CatalogueRecord]
-    vectors: np.ndarray
-    """[n, dim] float32, L2-normalised."""
-    lexical: sparse.csr_matrix
-    """[n, vocabulary] TF-IDF rows."""
-    industries: np.ndarray
-    """[n, 12] float32: confidence of each industry (declared = 1)."""
-    columns: dict[str, np.ndarray]
-    index: VectorIndex = field(init=False)
-    row_of: dict[str, int] = field(init=False)
-
-    def __post_init__(self) -> None:
-        """Build the dense index and the id lookup."""
-        object.__setattr__(self, "index", VectorIndex(self.vectors))
-        object.__setattr__(self, "row_of", {record.id: row for row, record in enumerate(self.records)})
-
-    def __len__(self) -> int:
-        """How many records the table holds."""
-        return len(self.records)
 
 
 def building_columns(records: Sequence[BuildingRecord]) -> dict[str, np.ndarray]:
@@ -113,9 +84,13 @@ def scenario_columns(records: Sequence[ScenarioRecord]) -> dict[str, np.ndarray]
     }
 
 
-COLUMNS = {"buildings": building_columns, "enterprises": enterprise_columns, "scenarios": scenario_columns}
+COLUMNS: dict[RecordKind, Callable[[Sequence[Any]], dict[str, np.ndarray]]] = {
+    "buildings": building_columns,
+    "enterprises": enterprise_columns,
+    "scenarios": scenario_columns,
+}
 
 
-def today_ordinal(today: date) -> int:
-    """A date as the ordinal the deadline column uses."""
-    return today.toordinal()
+def columns_of(kind: RecordKind, records: Sequence[CatalogueRecord]) -> dict[str, np.ndarray]:
+    """Attribute columns of records of one kind, each [n] (or [n, 12] for `preferred`)."""
+    return COLUMNS[kind](records)

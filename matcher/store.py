@@ -1,0 +1,194 @@
+"""One kind's rows: appended on write, marked dead on removal, compacted now and then; read as snapshots."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+from scipy import sparse
+
+from matcher.lexical import LexicalRows, Lexicon
+from matcher.tables import columns_of
+from models.records import CatalogueRecord, RecordKind
+
+RECENT_ROWS = 2048
+"""Rows appended since the last merge stay in a small TF-IDF segment of their own, up to this many."""
+DEAD_SHARE = 8
+"""Compact once more than 1/DEAD_SHARE of the rows are dead (and more than DEAD_MIN)."""
+DEAD_MIN = 256
+
+
+@dataclass(frozen=True, eq=False)
+class ItemTable:
+    """One kind's rows as queries see them: published whole by the writer, never changed afterwards.
+
+    Rows are in the order they were written; removed and replaced rows stay, marked dead, until the
+    next compaction. Arrays cover `size` rows, dead ones included.
+    """
+
+    kind: RecordKind
+    rows: list[CatalogueRecord]
+    """Row → record; shared with the writer, which only appends beyond `size`."""
+    row_of: dict[str, int]
+    """Id → live row; shared with the writer, so `row` checks what it finds."""
+    alive: np.ndarray
+    """[size] bool."""
+    live: int
+    vectors: np.ndarray
+    """[size, dim] float32, L2-normalised."""
+    industries: np.ndarray
+    """[size, 12] float32: confidence of each industry (declared = 1); a view of [12, size] storage."""
+    industry_best: np.ndarray
+    """[size] float32: each row's highest industry confidence."""
+    columns: dict[str, np.ndarray]
+    """Attribute columns, each [size] (or [size, 12])."""
+    lexical: LexicalRows
+
+    @property
+    def size(self) -> int:
+        """Rows, live or dead."""
+        return len(self.alive)
+
+    def __len__(self) -> int:
+        """How many records the table holds."""
+        return self.live
+
+    @cached_property
+    def by_id(self) -> np.ndarray:
+        """The live rows in id order: [live] int64."""
+        live = np.flatnonzero(self.alive)
+        return live[sorted(range(len(live)), key=lambda i: self.rows[live[i]].id)]
+
+    @cached_property
+    def district_groups(self) -> tuple[np.ndarray, ...]:
+        """The rows of each district (city-level scenarios are a district of their own), each [m] int64."""
+        districts = self.columns["district"]
+        order = np.argsort(districts.astype(np.int8), kind="stable")
+        return tuple(np.split(order, np.flatnonzero(np.diff(districts[order])) + 1))
+
+    @property
+    def records(self) -> list[CatalogueRecord]:
+        """The live records, by id."""
+        return [self.rows[row] for row in self.by_id.tolist()]
+
+    def row(self, record: CatalogueRecord) -> int | None:
+        """The live row holding exactly this record, if any."""
+        row = self.row_of.get(record.id)
+        if row is None or row >= self.size or not self.alive[row] or self.rows[row] != record:
+            return None
+        return row
+
+    def dense(self, vector: np.ndarray) -> np.ndarray:
+        """Inner product of every row with `vector` [dim] (cosine, for unit vectors): [size] float32.
+
+        einsum rather than BLAS: BLAS sums a row in an order that depends on where the row lies in the
+        matrix (and on the threads), and rows lie elsewhere after writes than after a fresh load;
+        einsum sums every row the same way wherever it lies.
+        """
+        return np.asarray(np.einsum("ij,j->i", self.vectors, vector))
+
+
+@dataclass(frozen=True, eq=False)
+class NewRows:
+    """Rows to append: records [m] with their vectors [m, dim], industries [m, 12] and TF-IDF rows [m, V]."""
+
+    records: Sequence[CatalogueRecord]
+    vectors: np.ndarray
+    industries: np.ndarray
+    tf: sparse.csr_matrix
+
+
+def _room(array: np.ndarray, used: int, needed: int, axis: int = 0) -> np.ndarray:
+    """`array` if it has room for `needed` rows along `axis`, else a copy of its `used` rows, room doubled."""
+    if array.shape[axis] >= needed:
+        return array
+    shape = list(array.shape)
+    shape[axis] = max(needed, 2 * shape[axis])
+    grown = np.empty(shape, dtype=array.dtype)
+    np.moveaxis(grown, axis, 0)[:used] = np.moveaxis(array, axis, 0)[:used]
+    return grown
+
+
+class TableStore:
+    """The writer's side of one kind: arrays with spare room at the end, so that appends do not copy."""
+
+    def __init__(self, kind: RecordKind, dim: int) -> None:
+        """No rows yet."""
+        self.kind = kind
+        self.rows: list[CatalogueRecord] = []
+        self.row_of: dict[str, int] = {}
+        self.alive = np.zeros(0, dtype=bool)
+        self.vectors = np.zeros((0, dim), dtype=np.float32)
+        self.industry_columns = np.zeros((12, 0), dtype=np.float32)
+        """[12, capacity]: one industry's confidences contiguous, as the industry factor reads them."""
+        self.industry_best = np.zeros(0, dtype=np.float32)
+        self.columns = columns_of(kind, [])
+        self.lexical = LexicalRows.empty()
+
+    @property
+    def size(self) -> int:
+        """Rows, live or dead."""
+        return len(self.rows)
+
+    def kill(self, ids: Sequence[str]) -> np.ndarray:
+        """Mark the rows of these ids dead; returns the rows [m]."""
+        rows = np.array([self.row_of.pop(record_id) for record_id in ids], dtype=np.int64)
+        if len(rows):
+            self.alive = self.alive.copy()
+            self.alive[rows] = False
+        return rows
+
+    def append(self, new: NewRows, lexicon: Lexicon) -> None:
+        """Write new rows after the last one."""
+        start, count = self.size, len(new.records)
+        end = start + count
+        self.vectors = _room(self.vectors, start, end)
+        self.vectors[start:end] = new.vectors
+        self.industry_columns = _room(self.industry_columns, start, end, axis=1)
+        self.industry_columns[:, start:end] = new.industries.T
+        self.industry_best = _room(self.industry_best, start, end)
+        self.industry_best[start:end] = new.industries.max(axis=1)
+        for name, values in columns_of(self.kind, new.records).items():
+            self.columns[name] = _room(self.columns[name], start, end)
+            self.columns[name][start:end] = values
+        self.rows.extend(new.records)
+        self.row_of.update({record.id: row for row, record in enumerate(new.records, start=start)})
+        self.alive = np.concatenate([self.alive, np.ones(count, dtype=bool)])
+        self.lexical = self.lexical.appended(new.tf, lexicon, RECENT_ROWS)
+
+    def shift(self, old: Lexicon, new: Lexicon, terms: np.ndarray) -> None:
+        """Bring the TF-IDF norms up to a change of document frequencies (of `terms`) and of N."""
+        self.lexical = self.lexical.shifted(old, new, terms)
+
+    def compact_if_worth_it(self) -> None:
+        """Drop dead rows once there are many of them."""
+        dead = self.size - int(self.alive.sum())
+        if dead <= max(DEAD_MIN, self.size // DEAD_SHARE):
+            return
+        keep = np.flatnonzero(self.alive)
+        self.vectors = self.vectors[keep]
+        self.industry_columns = self.industry_columns[:, keep]
+        self.industry_best = self.industry_best[keep]
+        self.columns = {name: values[keep] for name, values in self.columns.items()}
+        self.rows = [self.rows[row] for row in keep]
+        self.row_of = {record.id: row for row, record in enumerate(self.rows)}
+        self.lexical = self.lexical.compacted(self.alive)
+        self.alive = np.ones(len(keep), dtype=bool)
+
+    def table(self) -> ItemTable:
+        """A snapshot for queries."""
+        size = self.size
+        return ItemTable(
+            self.kind,
+            self.rows,
+            self.row_of,
+            self.alive,
+            int(self.alive.sum()),
+            self.vectors[:size],
+            self.industry_columns[:, :size].T,
+            self.industry_best[:size],
+            {name: values[:size] for name, values in self.columns.items()},
+            self.lexical,
+        )

@@ -1,0 +1,76 @@
+"""The incremental TF-IDF channel gives the cosines of a TfidfVectorizer fitted on the catalogue as is."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from matcher.lexical import LexicalRows, Vocabulary
+from matcher.text import record_text
+from models.demo.generate import generate_buildings, generate_enterprises
+from models.enums import Industry
+from models.records import BuildingRecord, EnterpriseRecord
+
+BUILDINGS = [record_text(BuildingRecord.model_validate(r)) for r in generate_buildings(40, seed=8)]
+FIRMS = [record_text(EnterpriseRecord.model_validate(r)) for r in generate_enterprises(30, seed=8)]
+QUERIES = [*FIRMS[:5], "做机器视觉质检和工业大模型", "ＡＢＣ 全角 and Mixed Case 文本"]
+
+
+def _sklearn_cosines(items: list[str], others: list[str]) -> np.ndarray:
+    """Cosines [queries, items] from a TfidfVectorizer fitted on items, others and the industry names."""
+    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True)
+    vectorizer.fit([*items, *others, *(industry.label for industry in Industry)])
+    return np.asarray((vectorizer.transform(QUERIES) @ vectorizer.transform(items).T).todense())
+
+
+def _cosines(vocabulary: Vocabulary, rows: LexicalRows, keep: np.ndarray) -> np.ndarray:
+    """Our cosines [queries, kept rows]."""
+    lexicon = vocabulary.snapshot()
+    return np.array([rows.similarities(lexicon.query(text))[keep] for text in QUERIES])
+
+
+def test_cosines_match_a_vectorizer_fitted_on_the_same_texts() -> None:
+    vocabulary = Vocabulary()
+    tf = vocabulary.tf(BUILDINGS)
+    vocabulary.count_in(tf, 1)
+    vocabulary.count_in(vocabulary.tf(FIRMS), 1)
+    rows = LexicalRows.empty().appended(tf, vocabulary.snapshot(), 8)
+    ours = _cosines(vocabulary, rows, np.ones(len(BUILDINGS), dtype=bool))
+    assert np.allclose(ours, _sklearn_cosines(BUILDINGS, FIRMS), atol=1e-6)
+
+
+def test_cosines_follow_removals_and_additions() -> None:
+    vocabulary = Vocabulary()
+    first, later = BUILDINGS[:25], BUILDINGS[25:]
+    tf = vocabulary.tf(first)
+    vocabulary.count_in(tf, 1)
+    rows = LexicalRows.empty().appended(tf, vocabulary.snapshot(), 8)
+    for text in later:  # one write at a time, as the API makes them
+        before = vocabulary.snapshot()
+        added = vocabulary.tf([text])
+        vocabulary.count_in(added, 1)
+        after = vocabulary.snapshot()
+        moved = np.flatnonzero(after.df != np.pad(before.df, (0, len(after.df) - len(before.df))))
+        rows = rows.shifted(before, after, moved).appended(added, after, 8)
+    before = vocabulary.snapshot()
+    vocabulary.count_in(vocabulary.tf(first[:10]), -1)
+    after = vocabulary.snapshot()
+    rows = rows.shifted(before, after, np.flatnonzero(after.df != before.df))
+    keep = np.r_[np.zeros(10, dtype=bool), np.ones(len(BUILDINGS) - 10, dtype=bool)]
+    assert np.allclose(_cosines(vocabulary, rows, keep), _sklearn_cosines(BUILDINGS[10:], []), atol=1e-6)
+    compacted = rows.compacted(keep)
+    assert np.array_equal(
+        _cosines(vocabulary, compacted, np.ones(keep.sum(), dtype=bool)), _cosines(vocabulary, rows, keep)
+    )
+
+
+def test_a_text_is_its_own_nearest_neighbour() -> None:
+    vocabulary = Vocabulary()
+    tf = vocabulary.tf(FIRMS)
+    vocabulary.count_in(tf, 1)
+    lexicon = vocabulary.snapshot()
+    rows = LexicalRows.empty().appended(tf, lexicon, 8)
+    for row, text in enumerate(FIRMS[:5]):
+        cosines = rows.similarities(lexicon.query(text))
+        assert cosines.argmax() == row
+        assert abs(cosines[row] - 1.0) < 1e-5
