@@ -52,9 +52,7 @@ test-sqlite: install browser
 test-postgres: install browser
 	$(BIN)/python .ci/with_postgres.py $(PYTEST) -m "not slow and not fuzz"
 
-# The two halves are mostly single-threaded: on 2 cores they run side by side, each output kept together.
-test: lint browser
-	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
+test: lint test-sqlite test-postgres
 
 test-slow: install
 	$(PYTEST) -m slow

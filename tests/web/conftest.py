@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, Page, Playwright, ViewportSize, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, ViewportSize, expect, sync_playwright
 
 from api.app import create_app
 from api.auth import add_user
@@ -138,6 +138,7 @@ def login(page: Page, role: str) -> None:
     page.get_by_label("密码").fill(PASSWORDS[role])
     page.get_by_role("button", name="登录").click()
     page.wait_for_url(lambda url: "/login" not in url)
+    expect(page.locator(".who")).to_contain_text(role)
 
 
 def shot(page: Page, name: str) -> Path:
