@@ -28,7 +28,11 @@ StateDep = Annotated[AppState, Depends(get_state)]
 
 
 def get_session(state: StateDep) -> Iterator[Session]:
-    """A session that commits when the request succeeds and rolls back when it fails."""
+    """A session that commits when the request succeeds and rolls back when it fails.
+
+    Scoped to the function: the commit lands before the response is sent, so the client's next
+    request (a browser following a 303, a script reading back what it wrote) always sees it.
+    """
     with state.sessions() as session:
         try:
             yield session
@@ -38,7 +42,7 @@ def get_session(state: StateDep) -> Iterator[Session]:
             raise
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def get_user(

@@ -68,7 +68,6 @@ def login(
         return render(request, "login.html", context, status_code=status.HTTP_401_UNAUTHORIZED)
     state.limiter.succeeded(key)
     token = issue_token(session, user)
-    session.commit()  # before the redirect: the browser's next request must find the token
     response = RedirectResponse(_safe_next(next), status.HTTP_303_SEE_OTHER)
     secure = request.url.scheme == "https"
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=secure)
@@ -82,7 +81,6 @@ def logout(request: Request, session: SessionDep) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         end_session(session, token)
-        session.commit()
     response = RedirectResponse("/", status.HTTP_303_SEE_OTHER)
     response.delete_cookie(SESSION_COOKIE)
     return response
