@@ -6,8 +6,8 @@ the final k only.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -94,32 +94,15 @@ class Request:
     """For firms as results: the kind of the query (buildings or scenarios)."""
 
 
-class _DenseScan(threading.Thread):
-    """One query's dense channel, on a thread of its own while the query's thread works out the rest."""
+DENSE_SCANS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dense-scan")
+"""Threads that scan the dense channel while the query's own thread works out the rest (numpy lets go
+of the GIL meanwhile); long-lived, so that a query does not pay for starting a thread."""
 
-    def __init__(self, table: ItemTable, vector: np.ndarray) -> None:
-        """Start scanning `table` for `vector` [dim]."""
-        super().__init__(name="dense-scan", daemon=True)
-        self._table, self._vector = table, vector
-        self._similarities: tuple[np.ndarray, np.ndarray] | None = None
-        self._error: Exception | None = None
-        self.start()
 
-    def run(self) -> None:
-        """Scan and calibrate (numpy lets go of the GIL meanwhile)."""
-        try:
-            similarities = self._table.dense(self._vector)
-            self._similarities = similarities, factors.calibrate(similarities, _live(self._table))
-        except Exception as error:  # handed to the waiting thread
-            self._error = error
-
-    def result(self) -> tuple[np.ndarray, np.ndarray]:
-        """Wait for the scan: raw [size] float32 and calibrated [size] similarities."""
-        self.join()
-        if self._error is not None:
-            raise self._error
-        assert self._similarities is not None
-        return self._similarities
+def _dense_scan(table: ItemTable, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The raw [size] float32 and calibrated [size] similarities of `vector` [dim] to every row."""
+    similarities = table.dense(vector)
+    return similarities, factors.calibrate(similarities, _live(table))
 
 
 def _live(table: ItemTable) -> np.ndarray | None:
@@ -130,7 +113,7 @@ def _live(table: ItemTable) -> np.ndarray | None:
 def rank(snapshot: Snapshot, query: Query, request: Request) -> MatchResult:
     """Filter by the constraints, score by the factors, spread across districts, explain the top k."""
     table = snapshot.tables[request.kind]
-    dense_scan = _DenseScan(table, query.vector)
+    dense_scan = DENSE_SCANS.submit(_dense_scan, table, query.vector)
     lexical = table.lexical.similarities(query.lexical)
     ok = table.alive.copy()
     excluded: dict[str, int] = {}

@@ -166,3 +166,14 @@ def test_urgency_decreases_with_days_left() -> None:
     urgency = factors.urgency(rows, TODAY)
     assert urgency[0] > urgency[1]
     assert urgency[2] == pytest.approx(0.3)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_tenth_percentile_equals_numpy_bit_for_bit(dtype: type[np.floating]) -> None:
+    rng = np.random.default_rng(5)
+    for size in [*range(1, 40), 99, 100, 101, 320, 1_000, 12_345]:
+        values = rng.normal(size=size).astype(dtype)
+        values[rng.integers(size, size=size // 3)] = values[0]  # ties
+        kept = values.copy()
+        assert factors.tenth_percentile(values) == float(np.percentile(values, 10)), size
+        assert np.array_equal(values, kept)  # the caller's array is not reordered
