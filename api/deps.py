@@ -1,4 +1,8 @@
-"""Request dependencies: the app state, a database session per request, and the signed-in user."""
+"""Request dependencies: the app state, a database session per request, and the signed-in user.
+
+Dependencies that do no I/O are `async def`: FastAPI then calls them on the event loop instead of
+handing each one to a worker thread.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ _bearer = HTTPBearer(
 )
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
     """The state built by the lifespan."""
     state: AppState = request.app.state.xingpei
     return state
@@ -64,7 +68,7 @@ OPTIONAL_LOGIN: dict[str, Any] = {"security": [{}]}
 """`openapi_extra` of an operation anyone may call: the document then marks the bearer token as optional."""
 
 
-def require_staff(user: MaybeUser) -> User:
+async def require_staff(user: MaybeUser) -> User:
     """Staff or admin; 401 when not signed in."""
     if user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "需要登录", headers={"WWW-Authenticate": "Bearer"})
@@ -74,7 +78,7 @@ def require_staff(user: MaybeUser) -> User:
 StaffUser = Annotated[User, Depends(require_staff)]
 
 
-def require_admin(user: StaffUser) -> User:
+async def require_admin(user: StaffUser) -> User:
     """Admin only; 403 for staff."""
     if user.role != Role.admin:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "需要管理员权限")

@@ -14,7 +14,7 @@ from matcher.encoder import Encoder, SentenceEncoder
 from matcher.recommender import KINDS, Recommender
 from matcher.weights import Weights
 from models.catalogue import iter_records
-from models.catalogue_stamp import stamps
+from models.catalogue_stamp import stamps, versions
 from models.records import RecordKind
 
 
@@ -60,13 +60,27 @@ def note_own_write(state: AppState, kind: RecordKind, stamp: int) -> None:
         state.catalogue_stamps[kind] = stamp
 
 
-def refresh_catalogue(state: AppState, session: Session) -> None:
-    """Reload every kind that another process (the CLI, another worker) has written since we looked."""
-    current = stamps(session)
-    stale = [kind for kind in KINDS if current.get(kind, 0) != state.catalogue_stamps.get(kind, 0)]
-    if not stale:
-        return
+@dataclass(frozen=True)
+class WeightsInUse:
+    """The weights a request scores with, and their version, read together."""
+
+    weights: Weights
+    version: int
+
+
+def synchronise(state: AppState, session: Session) -> WeightsInUse:
+    """Catch up with catalogue and weights changes saved elsewhere (the CLI, another worker).
+
+    One query when nothing changed; a kind another process wrote is reloaded from the database.
+    """
+    seen = versions(session)
+    stale = [kind for kind in KINDS if seen.catalogue.get(kind, 0) != state.catalogue_stamps.get(kind, 0)]
     with state.lock:
         for kind in stale:
             state.recommender.replace(kind, list(iter_records(session, kind)))
-            state.catalogue_stamps[kind] = current.get(kind, 0)
+            state.catalogue_stamps[kind] = seen.catalogue.get(kind, 0)
+        if seen.weights > state.weights_version:
+            saved = weights_service.current(session)
+            state.recommender.weights = Weights(**saved.weights)
+            state.weights_version = saved.version
+        return WeightsInUse(state.recommender.weights, state.weights_version)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Base
+from models.weights_version import WeightsVersion
 
 
 class CatalogueStamp(Base):
@@ -37,3 +40,27 @@ def stamps(session: Session) -> dict[str, int]:
         row.kind: row.version
         for row in session.execute(sa.select(CatalogueStamp.kind, CatalogueStamp.version))
     }
+
+
+@dataclass(frozen=True)
+class Versions:
+    """What a process compares with what it holds: each kind's stamp and the newest weights version."""
+
+    catalogue: dict[str, int]
+    weights: int
+
+
+WEIGHTS_ROW = "~weights"
+"""The row name of the newest weights version in `versions`' query (no record kind is called so)."""
+
+
+def versions(session: Session) -> Versions:
+    """Every kind's stamp and the newest weights version (0 when none), in one round trip."""
+    newest_weights = sa.select(
+        sa.literal(WEIGHTS_ROW, sa.String(20)), sa.func.coalesce(sa.func.max(WeightsVersion.version), 0)
+    )
+    rows = session.execute(
+        sa.union_all(sa.select(CatalogueStamp.kind, CatalogueStamp.version), newest_weights)
+    )
+    catalogue = {kind: int(version) for kind, version in rows}
+    return Versions(catalogue, catalogue.pop(WEIGHTS_ROW))

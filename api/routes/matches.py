@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from fastapi.concurrency import run_in_threadpool
 
-from api import weights_service
 from api.deps import OPTIONAL_LOGIN, MaybeUser, SessionDep, StaffUser, StateDep
 from api.schemas import EnterpriseCreate, MatchAnswer, RecordIdPath, error_responses
-from api.state import AppState, refresh_catalogue
+from api.state import AppState, WeightsInUse, synchronise
 from matcher.recommender import MatchResult
-from matcher.weights import Weights
 from models.enums import District
 from models.records import RecordKind
 
@@ -35,24 +32,9 @@ def match_answer(result: MatchResult, weights_version: int) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class WeightsInUse:
-    """The weights a request scores with, and their version, read together."""
-
-    weights: Weights
-    version: int
-
-
 def current_weights(state: StateDep, session: SessionDep) -> WeightsInUse:
     """The newest catalogue and weights, picking up changes saved elsewhere (the CLI, another worker)."""
-    refresh_catalogue(state, session)
-    latest = weights_service.latest_number(session)
-    with state.lock:
-        if latest > state.weights_version:
-            saved = weights_service.current(session)
-            state.recommender.weights = Weights(**saved.weights)
-            state.weights_version = saved.version
-        return WeightsInUse(state.recommender.weights, state.weights_version)
+    return synchronise(state, session)
 
 
 WeightsDep = Annotated[WeightsInUse, Depends(current_weights)]

@@ -70,7 +70,7 @@ def web_user(request: Request, session: SessionDep) -> User | None:
 PageUser = Annotated[User | None, Depends(web_user)]
 
 
-def require_staff_page(user: PageUser) -> User:
+async def require_staff_page(user: PageUser) -> User:
     """Staff or admin, else a redirect to the login page."""
     if user is None:
         raise LoginRequired
@@ -80,7 +80,7 @@ def require_staff_page(user: PageUser) -> User:
 StaffPage = Annotated[User, Depends(require_staff_page)]
 
 
-def require_admin_page(user: StaffPage) -> User:
+async def require_admin_page(user: StaffPage) -> User:
     """Admin only; staff see the 403 page."""
     if user.role != Role.admin:
         raise Forbidden

@@ -11,10 +11,12 @@ from sqlalchemy.orm import Session
 
 from models.building import Building
 from models.catalogue import content_hash, count, import_file, iter_records, parse_file
+from models.catalogue_stamp import stamps, versions
 from models.interchange import write_records
 from models.records import RECORD_TYPES, RecordKind
 from models.row_errors import ImportRejected
 from models.scenario import Scenario
+from models.weights_version import WeightsVersion
 from tests.files import building, enterprise, jsonl, scenario
 
 SAMPLES = {"buildings": building, "enterprises": enterprise, "scenarios": scenario}
@@ -99,3 +101,16 @@ def test_xlsx_export_keeps_formula_like_text_as_text(db_session: Session, tmp_pa
     write_records(iter_records(db_session, "buildings"), path, RECORD_TYPES["buildings"])
     record = parse_file("buildings", path.read_bytes(), path.name)[0]
     assert record.model_dump()["description"] == '=HYPERLINK("http://x")'
+
+
+def test_versions_reads_every_stamp_and_the_newest_weights_in_one_query(db_session: Session) -> None:
+    before = versions(db_session)
+    assert before.catalogue == stamps(db_session)
+    assert set(before.catalogue) == set(RECORD_TYPES)
+    import_file(db_session, "buildings", jsonl(building()), "b.jsonl")
+    newest = before.weights + 7
+    db_session.add(WeightsVersion(version=newest, weights={}, reason="测试", author="test"))
+    db_session.flush()
+    after = versions(db_session)
+    assert after.catalogue == {**before.catalogue, "buildings": before.catalogue["buildings"] + 1}
+    assert after.weights == newest
