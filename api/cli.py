@@ -180,6 +180,9 @@ def _serve(settings: Settings, host: str | None, port: int | None, workers: int 
     if warm.exitcode != 0:
         err.print(f"预热失败（退出码 {warm.exitcode}），未启动工作进程", markup=False)
         raise typer.Exit(1)
+    if not settings.embedding_threads:  # N processes encoding with every core each would fight for them
+        cores = os.cpu_count() or 1
+        settings = settings.model_copy(update={"embedding_threads": max(1, cores // workers)})
     _export_settings(settings)
     typer.echo(f"启动 {workers} 个工作进程，共用数据库 {make_url(settings.database_url).render_as_string()}")
     uvicorn.run(

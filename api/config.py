@@ -6,7 +6,7 @@ import os
 from functools import lru_cache
 from typing import Any
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///var/xingpei.db"
@@ -26,6 +26,9 @@ class Settings(BaseSettings):
 
     embedding_quantize: bool = True
     """Encode with the model's int8 ONNX copy (3-4x faster on CPU, cosine >= 0.99); false: float32."""
+
+    embedding_threads: int = Field(default=0, ge=0)
+    """Threads one process encodes with; 0: every core, or with `serve --workers N`, the cores / N."""
 
     host: str = "127.0.0.1"
     """Interface the web server listens on."""

@@ -35,7 +35,8 @@ class AppState:
 
 def configured_model(settings: Settings) -> SentenceEncoder:
     """The embedding model the settings name (its int8 ONNX copy unless turned off)."""
-    return SentenceEncoder(settings.embedding_model, quantize=settings.embedding_quantize)
+    threads = settings.embedding_threads or None
+    return SentenceEncoder(settings.embedding_model, quantize=settings.embedding_quantize, threads=threads)
 
 
 def load_state(settings: Settings, sessions: sessionmaker[Session], encoder: Encoder) -> AppState:

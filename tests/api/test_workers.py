@@ -171,6 +171,12 @@ def served(fresh_database_url: str, tmp_path: Path) -> Iterator[Served]:
         _stop(process)
 
 
+def _environment(pid: str) -> dict[str, str]:
+    """The environment a process was started with."""
+    entries = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(entry.decode().split("=", 1) for entry in entries if b"=" in entry)
+
+
 def test_changes_through_one_worker_reach_every_worker_without_restart(served: Served) -> None:
     firm = served.get("/api/v1/enterprises?limit=1").json()["items"][0]["id"]
     firm_matches = f"/api/v1/enterprises/{firm}/matches/buildings?k=5"
@@ -178,6 +184,9 @@ def test_changes_through_one_worker_reach_every_worker_without_restart(served: S
     assert {answer.json()["weights_version"] for answer in before.values()} == {1}
     pids = set(before)
     assert len(pids) == WORKERS
+    # The workers share the cores for encoding rather than each taking every core.
+    threads = {_environment(pid).get("XINGPEI_EMBEDDING_THREADS") for pid in pids}
+    assert threads == {str(max(1, (os.cpu_count() or 1) // WORKERS))}
 
     # A weight change saved through one worker: every worker scores with the new version.
     current = served.get("/api/v1/weights").json()
