@@ -22,8 +22,10 @@ from api.cli_weights import weights_app
 from api.config import ENV_PREFIX, Settings, get_settings
 from api.database import open_database
 from api.routes.matches import match_answer
-from api.state import AppState
+from api.state import AppState, configured_model, load_state
+from matcher.encoder import CachedEncoder, EncoderUnavailable
 from matcher.recommender import MatchResult
+from matcher.text import record_text
 from models.catalogue import KIND_LABELS, iter_records, upsert_records, validate_rows
 from models.database import make_session_factory
 from models.interchange import file_format, read_rows, write_records
@@ -36,11 +38,17 @@ from models.records import (
     ScenarioRecord,
 )
 from models.row_errors import ImportRejected
+from models.text_vector import SqlVectorStore
 
 app = typer.Typer(help="星配：楼宇、企业与应用场景的供需匹配。", no_args_is_help=True, add_completion=False)
 err = Console(stderr=True)
 PROGRESS_THRESHOLD = 2000
 """Files with at least this many rows show a progress bar."""
+ENCODE_CHUNK = 512
+"""Texts encoded and stored per step of `import --encode` (progress, and a crash keeps what was done)."""
+
+
+ENCODE_OPTION = typer.Option("--encode/--no-encode", help="写入后为向量缓存中没有的文本编码")
 
 
 class Kind(StrEnum):
@@ -73,8 +81,16 @@ def _progress(enabled: bool) -> Progress:
 def import_command(
     kind: Annotated[Kind, typer.Argument(help="记录类型")],
     file: Annotated[Path, typer.Argument(help=".jsonl、.csv 或 .xlsx 文件", exists=True, dir_okay=False)],
+    encode: Annotated[
+        bool,
+        typer.Option("--encode/--no-encode", help="写入后为新文本编码，存入向量缓存（服务无需在请求时编码）"),
+    ] = True,
 ) -> None:
-    """Import a file all-or-nothing: any bad row rejects the file and every bad row is listed."""
+    """Import a file all-or-nothing: any bad row rejects the file and every bad row is listed.
+
+    Then, unless `--no-encode`, the texts not yet in the vector cache are encoded, so that a running
+    server (or the next start) finds every vector ready: re-importing a file encodes nothing.
+    """
     record_kind: RecordKind = kind.value
     data = file.read_bytes()
     rows, errors = read_rows(data, file.name, RECORD_TYPES[record_kind])
@@ -89,9 +105,32 @@ def import_command(
                 typer.echo(f"  {error}", err=True)
             raise typer.Exit(1)
         writing = progress.add_task("写入", total=len(records))
-        with _sessions(get_settings()).begin() as session:
+        sessions = _sessions(get_settings())
+        with sessions.begin() as session:
             report = upsert_records(session, record_kind, records, lambda n: progress.advance(writing, n))
-    typer.echo(report.summary())
+        typer.echo(report.summary())
+        if encode:
+            _encode_into_cache(sessions, [record_text(record) for record in records], progress)
+
+
+def _cached_encoder(settings: Settings, sessions: sessionmaker[Session]) -> CachedEncoder:
+    """The configured model behind the database's vector cache."""
+    return CachedEncoder(configured_model(settings), SqlVectorStore(sessions))
+
+
+def _encode_into_cache(sessions: sessionmaker[Session], texts: list[str], progress: Progress) -> None:
+    """Encode the texts the vector cache lacks (in chunks, with progress) and say how many there were."""
+    try:
+        encoder = _cached_encoder(get_settings(), sessions)
+    except EncoderUnavailable as error:
+        err.print(f"未编码（数据已导入，服务启动时再编码）：{error}", markup=False)
+        return
+    encoding = progress.add_task("编码", total=len(texts))
+    for start in range(0, len(texts), ENCODE_CHUNK):
+        chunk = texts[start : start + ENCODE_CHUNK]
+        encoder.encode(chunk)
+        progress.advance(encoding, len(chunk))
+    typer.echo(f"向量缓存：新编码 {encoder.encoded} 条文本")
 
 
 @app.command("export")
@@ -151,12 +190,8 @@ def _warm_up(settings: Settings) -> None:
     Workers then start from the cache alone: they never encode the catalogue, and so never race to
     insert the same vectors into the database.
     """
-    from api.state import configured_model, load_state
-    from matcher.encoder import CachedEncoder
-    from models.text_vector import SqlVectorStore
-
     sessions = _sessions(settings)
-    encoder = CachedEncoder(configured_model(settings), SqlVectorStore(sessions))
+    encoder = _cached_encoder(settings, sessions)
     load_state(settings, sessions, encoder)
     typer.echo(f"向量缓存已就绪：新编码 {encoder.encoded} 条文本")
 
@@ -300,14 +335,9 @@ def _print_matches(result: MatchResult, weights_version: int, as_json: bool) -> 
 
 def _loaded() -> AppState:
     """The configured catalogue loaded into a recommender, as the web app does at start-up."""
-    from api.state import configured_model, load_state
-    from matcher.encoder import CachedEncoder
-    from models.text_vector import SqlVectorStore
-
     settings = get_settings()
     sessions = _sessions(settings)
-    encoder = CachedEncoder(configured_model(settings), SqlVectorStore(sessions))
-    return load_state(settings, sessions, encoder)
+    return load_state(settings, sessions, _cached_encoder(settings, sessions))
 
 
 def _record(state: AppState, kind: RecordKind, record_id: str) -> CatalogueRecord:

@@ -6,13 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from api.cli import app
+from api.config import get_settings
 from models.building import Building
 from models.catalogue import count
 from models.database import make_engine, make_session_factory
+from models.text_vector import TextVector
 from tests.files import building, csv_bytes, enterprise, jsonl
 
 runner = CliRunner()
@@ -27,15 +29,46 @@ def stored_count(url: str, kind: str) -> int:
     return number
 
 
+def cached_vectors(url: str) -> int:
+    """How many vectors the vector cache of the database at `url` holds."""
+    engine = make_engine(url)
+    with make_session_factory(engine)() as session:
+        number = session.scalar(select(func.count()).select_from(TextVector)) or 0
+    engine.dispose()
+    return number
+
+
 def test_import_prints_a_summary_and_is_idempotent(configured: str, tmp_path: Path) -> None:
     path = tmp_path / "buildings.jsonl"
-    path.write_bytes(jsonl(building(), building(id="B2")))
+    path.write_bytes(jsonl(building(), building(id="B2", name="观音桥大厦")))
     first = runner.invoke(app, ["import", "buildings", str(path)])
     second = runner.invoke(app, ["import", "buildings", str(path)])
     assert first.exit_code == 0, first.output
     assert "新增 2" in first.output
     assert "未变化 2" in second.output
     assert stored_count(configured, "buildings") == 2
+    # The default model encoded both texts into the vector cache; the same file again encodes nothing.
+    assert "新编码 2 条文本" in first.output
+    assert "新编码 0 条文本" in second.output
+    assert cached_vectors(configured) == 2
+
+
+def test_import_without_encoding_or_without_a_model_still_imports(
+    configured: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "buildings.jsonl"
+    path.write_bytes(jsonl(building()))
+    skipped = runner.invoke(app, ["import", "--no-encode", "buildings", str(path)])
+    assert skipped.exit_code == 0, skipped.output
+    assert "新编码" not in skipped.output
+    monkeypatch.setenv("XINGPEI_EMBEDDING_MODEL", str(tmp_path / "no-model"))
+    get_settings.cache_clear()
+    path.write_bytes(jsonl(building(id="B2")))
+    unencoded = runner.invoke(app, ["import", "buildings", str(path)])
+    assert unencoded.exit_code == 0, unencoded.output
+    assert "未编码（数据已导入，服务启动时再编码）" in unencoded.output
+    assert stored_count(configured, "buildings") == 2
+    assert cached_vectors(configured) == 0
 
 
 def test_bad_file_exits_non_zero_lists_every_bad_row_and_writes_nothing(

@@ -74,7 +74,7 @@ def _run_import(url: str, path: Path, kill_after: float | None) -> tuple[int, bo
     it was already writing (SQLite only) when killed."""
     env = {**os.environ, "XINGPEI_DATABASE_URL": url}
     process = subprocess.Popen(
-        [XINGPEI, "import", "enterprises", str(path)],
+        [XINGPEI, "import", "--no-encode", "enterprises", str(path)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
