@@ -10,7 +10,7 @@ MODEL := $(MODEL_DIR)/onnx/xingpei-onnx.json
 export OMP_NUM_THREADS ?= 2
 
 .PHONY: install browser model run serve test test-sqlite test-postgres test-slow fuzz lint eval notebooks demo-data \
-	bench bench-match bench-encoding bench-import bench-pages bench-pages-quick wrk load soak bench-memory clean
+	bench bench-results bench-match bench-encoding bench-import bench-pages bench-pages-quick wrk load soak bench-memory clean
 
 install: $(STAMP) $(MODEL)
 
@@ -73,8 +73,15 @@ notebooks: install
 bench-import: install
 	$(BIN)/python bench/import_scale.py
 
-# The in-process benchmarks, each beside a baseline measured in the same run (load/soak/memory below).
-bench: bench-match bench-encoding bench-pages
+# Every benchmark the performance goals name (about 40 minutes on 2 cores, most of it encoding 100,000
+# firms), then one table of goals and figures (bench/results.py; soak separately: make soak).
+# Run them one after the other on a quiet machine.
+bench:
+	$(MAKE) bench-match bench-encoding load bench-import bench-memory
+	$(BIN)/python bench/results.py
+
+bench-results: install
+	$(BIN)/python bench/results.py
 
 bench-match: install
 	$(BIN)/python bench/match_latency.py 1000 10000 100000

@@ -30,6 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import results
 from serving import (
     Server,
     WrkOptions,
@@ -46,6 +47,7 @@ from serving import (
     save_vectors,
 )
 
+RESULTS = "HTTP under load (bench/load.py)"
 STORED_RATE_GOAL = 200.0
 STORED_P99_GOAL_MS = 100.0
 ADHOC_P99_GOAL_MS = 300.0
@@ -134,6 +136,7 @@ def main() -> None:
             if line.startswith("Traceback")
         )
     backend = "PostgreSQL" if arguments.postgres else "SQLite"
+    setting = f"{backend}, {arguments.workers} worker(s), {options.connections} connections"
     print("\n=== summary ===")
     print(
         f"xingpei serve --workers {arguments.workers}, {backend}, demo catalogue; "
@@ -149,10 +152,17 @@ def main() -> None:
         print(stored.summary("stored firm   "))
         goal = f"goal >= {STORED_RATE_GOAL:.0f} req/s, p99 <= {STORED_P99_GOAL_MS:.0f} ms, zero errors"
         print(f"  {goal}: {_verdict(stored_ok)}")
+        results.record(
+            RESULTS, f"stored firm, {setting}", stored.summary("").removeprefix(": "), goal[5:], stored_ok
+        )
     if adhoc is not None:
         adhoc_ok = adhoc.number("latency_us", "p99") / 1000 <= ADHOC_P99_GOAL_MS and adhoc.clean
         print(adhoc.summary("ad-hoc profile"))
-        print(f"  goal p99 <= {ADHOC_P99_GOAL_MS:.0f} ms, zero errors: {_verdict(adhoc_ok)}")
+        goal = f"goal p99 <= {ADHOC_P99_GOAL_MS:.0f} ms, zero errors"
+        print(f"  {goal}: {_verdict(adhoc_ok)}")
+        results.record(
+            RESULTS, f"ad-hoc profile, {setting}", adhoc.summary("").removeprefix(": "), goal[5:], adhoc_ok
+        )
     for when, described in memory:
         print(f"server memory {when}: {described}")
     print(f"tracebacks in the server log: {server_errors}")

@@ -44,6 +44,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import results
 from serving import (
     STORED_PATH,
     Memory,
@@ -410,6 +411,17 @@ def main() -> None:
     print(f"tracebacks in the server log: {tracebacks}")
     passed = load.clean and not checker.failures and bad == 0 and good > 0 and not admin.failures
     print(f"verdict: {'PASS' if passed else 'FAIL'} (zero failed requests, no inconsistent answer)")
+    results.record(
+        "soak (bench/soak.py)",
+        f"{arguments.duration:.0f} s, {backend}, {arguments.workers} workers, "
+        f"changes every {arguments.interval:.0f} s",
+        f"{load.summary('wrk').removeprefix('wrk: ')}; checker {good:,} consistent / {bad} inconsistent, "
+        f"{len(checker.failures)} failed; "
+        f"{sum(admin.changes.values())} changes, {len(admin.failures)} failed; "
+        f"RSS {rss[0]:,.0f} → {rss[-1]:,.0f} MiB (max {max(rss):,.0f})",
+        "zero failed requests, no answer mixing old and new state, resident memory flat",
+        passed,
+    )
     if arguments.keep or not passed:
         print(f"kept {folder} (server.log, wrk.out, the database)")
     else:

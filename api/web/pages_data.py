@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from api.deps import SessionDep, StateDep
 from api.routes import catalogue, imports
 from api.schemas import RecordIdPath, printable
-from api.state import AppState, note_own_write
 from api.web.admin_forms import (
     FormValue,
     PostedForm,
@@ -30,8 +29,7 @@ from api.web.admin_forms import (
 from api.web.error_pages import error_page
 from api.web.session import AdminPage, CsrfChecked
 from api.web.templating import render
-from models.audit import record as audit
-from models.catalogue import KIND_LABELS, TABLES, ImportReport, count, get_record, import_file, iter_records
+from models.catalogue import KIND_LABELS, TABLES, ImportReport, count, get_record
 from models.enums import District, LabelledEnum
 from models.records import RECORD_TYPES, RecordKind, ScenarioRecord
 from models.row_errors import ImportRejected, RowError
@@ -172,33 +170,6 @@ def show_data(
     return data_page(request, session, user, listing(session, user, kind, q.strip(), district, page))
 
 
-def import_ledger(
-    session: Session, state: AppState, user: User, kind: RecordKind, data: bytes, filename: str
-) -> ImportReport:
-    """Import a file as the API does: all or nothing, audited, and seen by the next match at once."""
-    report = import_file(session, kind, data, filename)
-    audit(
-        session,
-        actor=user.name,
-        action="import",
-        target_kind=kind,
-        target_id=imports._audit_name(filename),
-        after={
-            "rows": report.rows,
-            "created": report.created,
-            "updated": report.updated,
-            "unchanged": report.unchanged,
-            "drafted": report.drafted,
-        },
-    )
-    session.commit()
-    if report.created or report.updated:
-        with state.lock:
-            state.recommender.upsert(kind, list(iter_records(session, kind)))
-            note_own_write(state, kind, report.stamp)
-    return report
-
-
 @router.post("/admin/data/import", dependencies=[CsrfChecked])
 def upload_ledger(
     request: Request,
@@ -218,7 +189,7 @@ def upload_ledger(
         code = status.HTTP_413_CONTENT_TOO_LARGE
     else:
         try:
-            upload = replace(upload, report=import_ledger(session, state, user, kind, data, filename))
+            upload = replace(upload, report=imports.import_ledger(session, state, user, kind, data, filename))
         except ImportRejected as exc:
             upload = replace(upload, errors=exc.errors)
             code = status.HTTP_422_UNPROCESSABLE_CONTENT
