@@ -23,7 +23,7 @@ def record(bench: str, item: str, measured: str, goal: str, met: bool | None) ->
         "item": item,
         "measured": measured,
         "goal": goal,
-        "met": met,
+        "met": None if met is None else bool(met),  # numpy's bool is not JSON
         "at": time.strftime("%Y-%m-%d %H:%M"),
         "load": round(os.getloadavg()[0], 1),
         "command": " ".join(["python", *sys.argv]),
