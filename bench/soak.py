@@ -419,7 +419,8 @@ def main() -> None:
         f"{len(checker.failures)} failed; "
         f"{sum(admin.changes.values())} changes, {len(admin.failures)} failed; "
         f"RSS {rss[0]:,.0f} → {rss[-1]:,.0f} MiB (max {max(rss):,.0f})",
-        "zero failed requests, no answer mixing old and new state, resident memory flat",
+        "zero failed requests, no answer mixing old and new state (the verdict); "
+        "resident memory flat (judged from the RSS quoted, not by the verdict)",
         passed,
     )
     if arguments.keep or not passed:
