@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import errors, web
 from api.config import Settings, get_settings
 from api.database import open_database
+from api.malloc import limit_arenas
 from api.routes import auth, catalogue, imports, matches, weights
 from api.state import AppState, configured_model, load_state
 from matcher.encoder import CachedEncoder, Encoder
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
     `encoder` replaces the configured embedding model (tests pass a small one).
     """
     settings = settings or get_settings()
+    limit_arenas(settings.malloc_arenas)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     embedding_threads: int = Field(default=0, ge=0)
     """Threads one process encodes with; 0: every core, or with `serve --workers N`, the cores / N."""
 
+    malloc_arenas: int = Field(default=2, ge=0)
+    """glibc malloc arenas per server process; 0: glibc's default (8 per core, memory creeps under load)."""
+
     host: str = "127.0.0.1"
     """Interface the web server listens on."""
 
