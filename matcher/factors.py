@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from matcher.constraints import Columns
-from matcher.tables import NO_DISTRICT
+from matcher.tables import NO_DISTRICT, SIZE_FIT_EXPONENT
 
 NEUTRAL = 0.5
 """The value of a factor the profile says nothing about (no preferred district, no area need)."""
@@ -118,7 +118,7 @@ def area(firm: Columns, building: Columns) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         offered = np.fmax(need, building["min_unit"])
         unit_fit = need / offered
-        size_fit = np.minimum(1.0, need / building["vacant"]) ** 0.3
+        size_fit = np.minimum(1.0, need**SIZE_FIT_EXPONENT * building["vacant_root"])  # (need / vacant) ** e
         fit = 0.6 * unit_fit + 0.4 * size_fit
     return np.where(np.isnan(fit) | (need <= 0), NEUTRAL, np.clip(fit, 0.0, 1.0))
 

@@ -36,11 +36,17 @@ def _float(value: float | None) -> float:
     return NAN if value is None else float(value)
 
 
+SIZE_FIT_EXPONENT = 0.3
+"""How gently a building much larger than needed loses area fit: (need / vacant) ** exponent."""
+
+
 def building_columns(records: Sequence[BuildingRecord]) -> dict[str, np.ndarray]:
-    """Attribute columns of buildings."""
+    """Attribute columns of buildings; `vacant_root` is vacant ** −SIZE_FIT_EXPONENT, for the area factor."""
+    vacant = np.array([r.vacant_area_m2 for r in records], dtype=np.float64)
     return {
         "district": np.array([DISTRICT_ROW[r.district] for r in records], dtype=np.int64),
-        "vacant": np.array([r.vacant_area_m2 for r in records], dtype=np.float64),
+        "vacant": vacant,
+        "vacant_root": vacant**-SIZE_FIT_EXPONENT,
         "min_unit": np.array([_float(r.min_unit_m2) for r in records], dtype=np.float64),
         "rent": np.array([r.rent_yuan_m2_month for r in records], dtype=np.float64),
         "ready": np.array([r.fit_out == FitOut.move_in_ready for r in records], dtype=bool),
