@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, HTTPException, Path, status
 from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy.orm import Session
 
-from api import weights_service
+from api import weights_preview, weights_service
 from api.deps import AdminUser, SessionDep, StaffUser, StateDep
 from api.schemas import AsSent, ErrorOut, error_responses
 from api.state import AppState
@@ -229,8 +229,8 @@ def preview_weights(body: PreviewIn, state: StateDep, user: AdminUser) -> Any:
     with state.lock:
         old, version = state.recommender.weights, state.weights_version
     try:
-        result = weights_service.preview(state.recommender, old, body.weights, body.firm_ids, body.sample)
-    except weights_service.UnknownFirms as exc:
+        result = weights_preview.preview(state.recommender, old, body.weights, body.firm_ids, body.sample)
+    except weights_preview.UnknownFirms as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"firm_ids：{exc}") from None
     return {"based_on_version": version, **result}
 

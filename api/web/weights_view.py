@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from api import weights_service
+from api import weights_preview, weights_service
 from api.web.admin_forms import china_time
 from matcher.devset import ItemKind
 from matcher.recommender import Recommender
@@ -280,7 +280,7 @@ def preview_view(
 ) -> PreviewView:
     """Run a preview (nothing is saved) and shape it for the page, timing it."""
     started = time.perf_counter()
-    result = weights_service.preview(recommender, old, new, None, sample)
+    result = weights_preview.preview(recommender, old, new, None, sample)
     firms = [
         FirmChange(
             entry["id"],
