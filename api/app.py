@@ -16,12 +16,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import errors, web
 from api.config import Settings, get_settings
 from api.database import open_database
+from api.embedding import cached_encoder
 from api.malloc import limit_arenas
 from api.routes import auth, catalogue, imports, matches, weights
-from api.state import AppState, configured_model, load_state
-from matcher.encoder import CachedEncoder, Encoder
+from api.state import AppState, load_state
+from matcher.encoder import Encoder
 from models.database import make_session_factory
-from models.text_vector import SqlVectorStore
 
 log = logging.getLogger("uvicorn.error")
 WORKER_HEADER = "X-Xingpei-Worker"
@@ -62,8 +62,7 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = open_database(settings)
         sessions = make_session_factory(engine)
-        model = encoder or configured_model(settings)
-        cached = CachedEncoder(model, SqlVectorStore(sessions))
+        cached = cached_encoder(settings, sessions, encoder)
         log.info("正在载入目录与向量（首次启动需为全部记录编码，之后从缓存读取）…")
         app.state.xingpei = await run_in_threadpool(load_state, settings, sessions, cached)
         log.info("已就绪：新编码 %d 条文本", cached.encoded)

@@ -9,10 +9,9 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.engine import make_url
@@ -21,10 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.cli_weights import weights_app
 from api.config import ENV_PREFIX, Settings, get_settings
 from api.database import open_database
-from api.routes.matches import match_answer
-from api.state import AppState, configured_model, load_state
-from matcher.encoder import CachedEncoder, EncoderUnavailable
-from matcher.recommender import MatchResult
+from api.embedding import cached_encoder
+from matcher.encoder import EncoderUnavailable
 from matcher.text import record_text
 from models.catalogue import KIND_LABELS, iter_records, upsert_records, validate_rows
 from models.database import make_session_factory
@@ -38,7 +35,10 @@ from models.records import (
     ScenarioRecord,
 )
 from models.row_errors import ImportRejected
-from models.text_vector import SqlVectorStore
+
+if TYPE_CHECKING:  # the matcher and the web app are imported by the commands that need them (a quick CLI)
+    from api.state import AppState
+    from matcher.recommender import MatchResult
 
 app = typer.Typer(help="星配：楼宇、企业与应用场景的供需匹配。", no_args_is_help=True, add_completion=False)
 err = Console(stderr=True)
@@ -113,15 +113,10 @@ def import_command(
             _encode_into_cache(sessions, [record_text(record) for record in records], progress)
 
 
-def _cached_encoder(settings: Settings, sessions: sessionmaker[Session]) -> CachedEncoder:
-    """The configured model behind the database's vector cache."""
-    return CachedEncoder(configured_model(settings), SqlVectorStore(sessions))
-
-
 def _encode_into_cache(sessions: sessionmaker[Session], texts: list[str], progress: Progress) -> None:
     """Encode the texts the vector cache lacks (in chunks, with progress) and say how many there were."""
     try:
-        encoder = _cached_encoder(get_settings(), sessions)
+        encoder = cached_encoder(get_settings(), sessions)
     except EncoderUnavailable as error:
         err.print(f"未编码（数据已导入，服务启动时再编码）：{error}", markup=False)
         return
@@ -190,14 +185,18 @@ def _warm_up(settings: Settings) -> None:
     Workers then start from the cache alone: they never encode the catalogue, and so never race to
     insert the same vectors into the database.
     """
+    from api.state import load_state
+
     sessions = _sessions(settings)
-    encoder = _cached_encoder(settings, sessions)
+    encoder = cached_encoder(settings, sessions)
     load_state(settings, sessions, encoder)
     typer.echo(f"向量缓存已就绪：新编码 {encoder.encoded} 条文本")
 
 
 def _serve(settings: Settings, host: str | None, port: int | None, workers: int = 1) -> None:
     """Run the web app with uvicorn: in this process, or in `workers` processes sharing one database."""
+    import uvicorn
+
     host, port = host or settings.host, port or settings.port
     if workers == 1:
         from api.app import create_app
@@ -320,6 +319,8 @@ JSON_OPTION = typer.Option("--json", help="输出与 HTTP API 相同的 JSON")
 
 def _print_matches(result: MatchResult, weights_version: int, as_json: bool) -> None:
     """Print a match answer as the API's JSON or as readable lines."""
+    from api.routes.matches import match_answer
+
     if as_json:
         typer.echo(json.dumps(match_answer(result, weights_version), ensure_ascii=False, indent=2))
         return
@@ -335,9 +336,11 @@ def _print_matches(result: MatchResult, weights_version: int, as_json: bool) -> 
 
 def _loaded() -> AppState:
     """The configured catalogue loaded into a recommender, as the web app does at start-up."""
+    from api.state import load_state
+
     settings = get_settings()
     sessions = _sessions(settings)
-    return load_state(settings, sessions, _cached_encoder(settings, sessions))
+    return load_state(settings, sessions, cached_encoder(settings, sessions))
 
 
 def _record(state: AppState, kind: RecordKind, record_id: str) -> CatalogueRecord:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api import weights_service
 from api.auth import LoginLimiter
 from api.config import Settings
-from matcher.encoder import Encoder, SentenceEncoder
+from matcher.encoder import Encoder
 from matcher.recommender import KINDS, Recommender
 from matcher.weights import Weights
 from models.catalogue import iter_records
@@ -31,12 +31,6 @@ class AppState:
     limiter: LoginLimiter = field(default_factory=LoginLimiter)
     lock: threading.Lock = field(default_factory=threading.Lock)
     """Serialises changes to the recommender's tables."""
-
-
-def configured_model(settings: Settings) -> SentenceEncoder:
-    """The embedding model the settings name (its int8 ONNX copy unless turned off)."""
-    threads = settings.embedding_threads or None
-    return SentenceEncoder(settings.embedding_model, quantize=settings.embedding_quantize, threads=threads)
 
 
 def load_state(settings: Settings, sessions: sessionmaker[Session], encoder: Encoder) -> AppState:

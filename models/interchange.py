@@ -13,9 +13,6 @@ from pathlib import Path
 from typing import Any
 from zipfile import BadZipFile
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.cell import WriteOnlyCell
-
 from models.records import LIST_SEPARATOR, CatalogueRecord
 from models.row_errors import RowError
 
@@ -156,6 +153,8 @@ def _read_csv(data: bytes, lookup: dict[str, str]) -> tuple[list[RawRow], list[R
 def _read_xlsx(data: bytes, lookup: dict[str, str]) -> tuple[list[RawRow], list[RowError]]:
     """The first sheet: a header row, then one record a row."""
     try:
+        from openpyxl import load_workbook  # only Excel files need it (a quick CLI)
+
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (BadZipFile, KeyError, OSError, ValueError) as exc:
         raise _FileProblem(f"不是有效的 .xlsx 文件（{type(exc).__name__}）") from None
@@ -255,6 +254,8 @@ def write_records(
                 writer.writerow(["" if cell is None else cell for cell in cells])
                 count += 1
     else:
+        from openpyxl import Workbook
+
         workbook = Workbook(write_only=True)
         sheet = workbook.create_sheet(record_type.KIND)
         sheet.append(_header(record_type, chinese=chinese))
@@ -273,6 +274,8 @@ def write_records(
 def _text_cell(sheet: Any, value: Any) -> Any:
     """Keep strings as text so that a value starting with `=` never becomes a formula."""
     if isinstance(value, str) and value.startswith("="):
+        from openpyxl.cell import WriteOnlyCell
+
         cell = WriteOnlyCell(sheet, value=value)
         cell.data_type = "s"
         return cell

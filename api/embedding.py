@@ -1,0 +1,22 @@
+"""The embedding model the settings name, and the database's vector cache in front of it."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.config import Settings
+from matcher.encoder import CachedEncoder, Encoder, SentenceEncoder
+from models.text_vector import SqlVectorStore
+
+
+def configured_model(settings: Settings) -> SentenceEncoder:
+    """The embedding model the settings name (its int8 ONNX copy unless turned off)."""
+    threads = settings.embedding_threads or None
+    return SentenceEncoder(settings.embedding_model, quantize=settings.embedding_quantize, threads=threads)
+
+
+def cached_encoder(
+    settings: Settings, sessions: sessionmaker[Session], model: Encoder | None = None
+) -> CachedEncoder:
+    """`model` (the configured one when None) behind the database's vector cache."""
+    return CachedEncoder(model or configured_model(settings), SqlVectorStore(sessions))
