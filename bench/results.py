@@ -15,8 +15,11 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent.parent / "var" / "bench" / "results.jsonl"
 
 
-def record(bench: str, item: str, measured: str, goal: str, met: bool | None) -> None:
-    """Keep one figure: `met` None when the goal asks only for the figure to be quoted."""
+def record(bench: str, item: str, measured: str, goal: str, met: bool | None, limit: str = "") -> None:
+    """Keep one figure: `met` None when the goal asks only for the figure to be quoted.
+
+    `limit` says what holds the figure back, printed when the goal is missed.
+    """
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     line = {
         "bench": bench,
@@ -24,6 +27,7 @@ def record(bench: str, item: str, measured: str, goal: str, met: bool | None) ->
         "measured": measured,
         "goal": goal,
         "met": None if met is None else bool(met),  # numpy's bool is not JSON
+        "limit": limit,
         "at": time.strftime("%Y-%m-%d %H:%M"),
         "load": round(os.getloadavg()[0], 1),
         "command": " ".join(["python", *sys.argv]),
@@ -54,6 +58,8 @@ def main() -> None:
         print(f"[{verdicts[line['met']]:>6}] {line['bench']} · {line['item']}")  # type: ignore[index]
         print(f"         measured: {line['measured']}")
         print(f"         goal:     {line['goal']}")
+        if line["met"] is False and line.get("limit"):
+            print(f"         limit:    {line['limit']}")
         print(f"         {line['at']}, load average {line['load']}: {line['command']}")
 
 
