@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.cli_weights import weights_app
 from api.config import ENV_PREFIX, Settings, get_settings
 from api.database import open_database
-from api.embedding import cached_encoder
+from api.embedding import cached_encoder, uncached
 from matcher.encoder import EncoderUnavailable
 from matcher.text import record_text
 from models.catalogue import KIND_LABELS, iter_records, upsert_records, validate_rows
@@ -114,9 +114,16 @@ def import_command(
 
 
 def _encode_into_cache(sessions: sessionmaker[Session], texts: list[str], progress: Progress) -> None:
-    """Encode the texts the vector cache lacks (in chunks, with progress) and say how many there were."""
+    """Encode the texts the vector cache lacks (in chunks, with progress) and say how many there were.
+
+    The model is loaded only when some text is missing: re-importing a file starts no model.
+    """
+    settings = get_settings()
+    if not uncached(settings, sessions, texts):
+        typer.echo("向量缓存：新编码 0 条文本（全部已在缓存中）")
+        return
     try:
-        encoder = cached_encoder(get_settings(), sessions)
+        encoder = cached_encoder(settings, sessions)
     except EncoderUnavailable as error:
         err.print(f"未编码（数据已导入，服务启动时再编码）：{error}", markup=False)
         return

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.config import Settings
-from matcher.encoder import CachedEncoder, Encoder, SentenceEncoder
+from matcher.encoder import CachedEncoder, Encoder, SentenceEncoder, content_key, expected_model_id
 from models.text_vector import SqlVectorStore
 
 
@@ -20,3 +20,10 @@ def cached_encoder(
 ) -> CachedEncoder:
     """`model` (the configured one when None) behind the database's vector cache."""
     return CachedEncoder(model or configured_model(settings), SqlVectorStore(sessions))
+
+
+def uncached(settings: Settings, sessions: sessionmaker[Session], texts: list[str]) -> int:
+    """How many distinct texts the vector cache lacks under the configured model (which is not loaded)."""
+    model = expected_model_id(settings.embedding_model, settings.embedding_quantize)
+    keys = list(dict.fromkeys(content_key(model, text) for text in texts))
+    return len(SqlVectorStore(sessions).missing(keys))

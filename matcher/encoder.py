@@ -27,6 +27,16 @@ QUANTIZED_SUFFIX = "+onnx-qint8"
 """Appended to the model id of the int8 variant: its vectors differ, so its cache keys must too."""
 
 
+def model_id(folder: str | Path, quantized: bool) -> str:
+    """The id the vectors of a model folder (or of its int8 copy) are cached under."""
+    return Path(folder).resolve().name + (QUANTIZED_SUFFIX if quantized else "")
+
+
+def expected_model_id(folder: str | Path, quantize: bool) -> str:
+    """The id `SentenceEncoder(folder, quantize=quantize)` will have, found without loading the model."""
+    return model_id(folder, quantize and (Path(folder) / QUANTIZED_ONNX).is_file())
+
+
 class EncoderUnavailable(RuntimeError):
     """The configured model cannot be loaded from a local folder."""
 
@@ -146,7 +156,7 @@ class SentenceEncoder:
             self._onnx = self._open_quantized(path, threads)
         if self._onnx is not None:
             self.variant = "onnx-qint8"
-            self.model_id = path.resolve().name + QUANTIZED_SUFFIX
+            self.model_id = model_id(path, quantized=True)
             self.dim = self._onnx.dim
             return
         import torch
@@ -158,7 +168,7 @@ class SentenceEncoder:
             torch.set_num_threads(threads)
         self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         self.variant = "fp32"
-        self.model_id = path.resolve().name
+        self.model_id = model_id(path, quantized=False)
         self.dim = int(self._model.get_embedding_dimension() or 0)
 
     @staticmethod

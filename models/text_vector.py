@@ -45,6 +45,15 @@ class SqlVectorStore:
                 found.update({row.key: np.frombuffer(row.vector, dtype=np.float32) for row in rows})
         return found
 
+    def missing(self, keys: Sequence[str]) -> list[str]:
+        """The keys that no stored vector has (reads keys only)."""
+        present: set[str] = set()
+        with self.sessions() as session:
+            for start in range(0, len(keys), CHUNK):
+                chunk = keys[start : start + CHUNK]
+                present.update(session.scalars(sa.select(TextVector.key).where(TextVector.key.in_(chunk))))
+        return [key for key in keys if key not in present]
+
     def put_many(self, model_id: str, vectors: Mapping[str, np.ndarray]) -> None:
         """Store vectors by key; keys already present (stored by anyone, even meanwhile) are left as they are.
 

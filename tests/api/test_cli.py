@@ -9,8 +9,10 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+import api.embedding
 from api.cli import app
-from api.config import get_settings
+from api.config import Settings, get_settings
+from matcher.encoder import SentenceEncoder
 from models.building import Building
 from models.catalogue import count
 from models.database import make_engine, make_session_factory
@@ -38,11 +40,23 @@ def cached_vectors(url: str) -> int:
     return number
 
 
-def test_import_prints_a_summary_and_is_idempotent(configured: str, tmp_path: Path) -> None:
+def test_import_prints_a_summary_and_is_idempotent(
+    configured: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loaded: list[str] = []
+    real_model = api.embedding.configured_model
+
+    def counted_model(settings: Settings) -> SentenceEncoder:
+        loaded.append(settings.embedding_model)
+        return real_model(settings)
+
+    monkeypatch.setattr(api.embedding, "configured_model", counted_model)
     path = tmp_path / "buildings.jsonl"
     path.write_bytes(jsonl(building(), building(id="B2", name="观音桥大厦")))
     first = runner.invoke(app, ["import", "buildings", str(path)])
+    assert len(loaded) == 1
     second = runner.invoke(app, ["import", "buildings", str(path)])
+    assert len(loaded) == 1, "a re-import whose texts are all cached loads no model"
     assert first.exit_code == 0, first.output
     assert "新增 2" in first.output
     assert "未变化 2" in second.output
