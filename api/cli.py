@@ -116,10 +116,12 @@ def import_command(
 def _encode_into_cache(sessions: sessionmaker[Session], texts: list[str], progress: Progress) -> None:
     """Encode the texts the vector cache lacks (in chunks, with progress) and say how many there were.
 
-    The model is loaded only when some text is missing: re-importing a file starts no model.
+    The cache is asked once, for keys only; only the missing texts are passed on, and the model is
+    loaded only when there are some: re-importing a file starts no model.
     """
     settings = get_settings()
-    if not uncached(settings, sessions, texts):
+    texts = uncached(settings, sessions, texts)
+    if not texts:
         typer.echo("向量缓存：新编码 0 条文本（全部已在缓存中）")
         return
     try:

@@ -22,8 +22,8 @@ def cached_encoder(
     return CachedEncoder(model or configured_model(settings), SqlVectorStore(sessions))
 
 
-def uncached(settings: Settings, sessions: sessionmaker[Session], texts: list[str]) -> int:
-    """How many distinct texts the vector cache lacks under the configured model (which is not loaded)."""
+def uncached(settings: Settings, sessions: sessionmaker[Session], texts: list[str]) -> list[str]:
+    """The distinct texts the vector cache lacks under the configured model (which is not loaded)."""
     model = expected_model_id(settings.embedding_model, settings.embedding_quantize)
-    keys = list(dict.fromkeys(content_key(model, text) for text in texts))
-    return len(SqlVectorStore(sessions).missing(keys))
+    text_of = {content_key(model, text): text for text in texts}
+    return [text_of[key] for key in SqlVectorStore(sessions).missing(list(text_of))]
