@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
-import json
 import multiprocessing
 import os
 import sys
@@ -12,11 +10,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.cli_common import err, sessions
+from api.cli_match import match_app
+from api.cli_users import users_app
 from api.cli_weights import weights_app
 from api.config import ENV_PREFIX, Settings, get_settings
 from api.database import open_database
@@ -24,24 +24,17 @@ from api.embedding import cached_encoder, uncached
 from matcher.encoder import EncoderUnavailable
 from matcher.text import record_text
 from models.catalogue import KIND_LABELS, iter_records, upsert_records, validate_rows
-from models.database import make_session_factory
 from models.interchange import file_format, read_rows, write_records
 from models.records import (
     RECORD_TYPES,
-    BuildingRecord,
-    CatalogueRecord,
-    EnterpriseRecord,
     RecordKind,
-    ScenarioRecord,
 )
 from models.row_errors import ImportRejected
 
 if TYPE_CHECKING:  # the matcher and the web app are imported by the commands that need them (a quick CLI)
-    from api.state import AppState
-    from matcher.recommender import MatchResult
+    pass
 
 app = typer.Typer(help="星配：楼宇、企业与应用场景的供需匹配。", no_args_is_help=True, add_completion=False)
-err = Console(stderr=True)
 PROGRESS_THRESHOLD = 2000
 """Files with at least this many rows show a progress bar."""
 ENCODE_CHUNK = 512
@@ -57,11 +50,6 @@ class Kind(StrEnum):
     buildings = "buildings"
     enterprises = "enterprises"
     scenarios = "scenarios"
-
-
-def _sessions(settings: Settings) -> sessionmaker[Session]:
-    """Open (and migrate) the configured database."""
-    return make_session_factory(open_database(settings))
 
 
 def _progress(enabled: bool) -> Progress:
@@ -105,12 +93,12 @@ def import_command(
                 typer.echo(f"  {error}", err=True)
             raise typer.Exit(1)
         writing = progress.add_task("写入", total=len(records))
-        sessions = _sessions(get_settings())
-        with sessions.begin() as session:
+        database = sessions(get_settings())
+        with database.begin() as session:
             report = upsert_records(session, record_kind, records, lambda n: progress.advance(writing, n))
         typer.echo(report.summary())
         if encode:
-            _encode_into_cache(sessions, [record_text(record) for record in records], progress)
+            _encode_into_cache(database, [record_text(record) for record in records], progress)
 
 
 def _encode_into_cache(sessions: sessionmaker[Session], texts: list[str], progress: Progress) -> None:
@@ -150,7 +138,7 @@ def export_command(
     except ValueError as exc:
         err.print(str(exc), markup=False)
         raise typer.Exit(2) from None
-    with _sessions(get_settings())() as session:
+    with sessions(get_settings())() as session:
         records = iter_records(session, record_kind)
         written = write_records(records, file, RECORD_TYPES[record_kind], chinese=chinese)
     typer.echo(f"已导出{KIND_LABELS[record_kind]} {written} 条到 {file}")
@@ -196,9 +184,9 @@ def _warm_up(settings: Settings) -> None:
     """
     from api.state import load_state
 
-    sessions = _sessions(settings)
-    encoder = cached_encoder(settings, sessions)
-    load_state(settings, sessions, encoder)
+    database = sessions(settings)
+    encoder = cached_encoder(settings, database)
+    load_state(settings, database, encoder)
     typer.echo(f"向量缓存已就绪：新编码 {encoder.encoded} 条文本")
 
 
@@ -259,7 +247,7 @@ def demo_command(
     from models.demo.bundle import catalogue_is_empty, load_demo
 
     settings = get_settings()
-    with _sessions(settings).begin() as session:
+    with sessions(settings).begin() as session:
         if catalogue_is_empty(session):
             for report in load_demo(session):
                 typer.echo(report.summary())
@@ -278,136 +266,6 @@ def main() -> None:
         sys.exit(2)
 
 
-class RoleChoice(StrEnum):
-    """Roles a user may be given."""
-
-    admin = "admin"
-    staff = "staff"
-
-
 app.add_typer(weights_app, name="weights")
-users_app = typer.Typer(help="用户与 API 令牌。", no_args_is_help=True)
 app.add_typer(users_app, name="users")
-
-
-@users_app.command("add")
-def users_add(
-    name: Annotated[str, typer.Argument(help="用户名")],
-    role: Annotated[RoleChoice, typer.Option(help="角色：admin 管理员 / staff 招商人员")],
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="从标准输入读取登录密码")] = False,
-) -> None:
-    """Create a user and print a new API token as the last line (shown once, stored only as a hash)."""
-    from api.auth import add_user
-    from models.user import Role
-
-    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
-    if password_stdin and not password:
-        err.print("标准输入中没有密码", markup=False)
-        raise typer.Exit(2)
-    try:
-        with _sessions(get_settings()).begin() as session:
-            user, token = add_user(
-                session,
-                name=name,
-                role=Role.parse(role.value),
-                password=password,
-                actor=f"cli:{getpass.getuser()}",
-            )
-            typer.echo(f"已创建用户 {user.name}（{user.role.label}）。API 令牌只显示这一次：")
-    except ValueError as exc:
-        err.print(str(exc), markup=False)
-        raise typer.Exit(1) from None
-    typer.echo(token)
-
-
-match_app = typer.Typer(help="推荐：为企业找楼、为企业推荐场景、为楼宇或场景找企业。", no_args_is_help=True)
 app.add_typer(match_app, name="match")
-K_OPTION = typer.Option("-k", min=1, max=50, help="返回条数")
-JSON_OPTION = typer.Option("--json", help="输出与 HTTP API 相同的 JSON")
-
-
-def _print_matches(result: MatchResult, weights_version: int, as_json: bool) -> None:
-    """Print a match answer as the API's JSON or as readable lines."""
-    from api.routes.matches import match_answer
-
-    if as_json:
-        typer.echo(json.dumps(match_answer(result, weights_version), ensure_ascii=False, indent=2))
-        return
-    for match in result.results:
-        typer.echo(
-            f"{match.rank:>2}. {match.name}（{match.id}，{match.district or '市级'}）得分 {match.score:.3f}"
-        )
-        for reason in match.reasons:
-            typer.echo(f"      · {reason}")
-    if result.note:
-        typer.echo(result.note)
-
-
-def _loaded() -> AppState:
-    """The configured catalogue loaded into a recommender, as the web app does at start-up."""
-    from api.state import load_state
-
-    settings = get_settings()
-    sessions = _sessions(settings)
-    return load_state(settings, sessions, cached_encoder(settings, sessions))
-
-
-def _record(state: AppState, kind: RecordKind, record_id: str) -> CatalogueRecord:
-    """A stored record, or exit with a message naming the id."""
-    try:
-        return state.recommender.stored(kind, record_id)
-    except KeyError:
-        err.print(f"{KIND_LABELS[kind]}「{record_id}」不存在", markup=False)
-        raise typer.Exit(1) from None
-
-
-def _for_firm(enterprise: str, target: RecordKind, k: int, as_json: bool) -> None:
-    """Print the best buildings or scenarios for a stored firm."""
-    state = _loaded()
-    firm = _record(state, "enterprises", enterprise)
-    assert isinstance(firm, EnterpriseRecord)
-    match = state.recommender.match_buildings if target == "buildings" else state.recommender.match_scenarios
-    _print_matches(match(firm, k), state.weights_version, as_json)
-
-
-@match_app.command("buildings")
-def match_buildings_command(
-    enterprise: Annotated[str, typer.Option(help="企业编号")],
-    k: Annotated[int, K_OPTION] = 10,
-    as_json: Annotated[bool, JSON_OPTION] = False,
-) -> None:
-    """The best buildings for a stored firm."""
-    _for_firm(enterprise, "buildings", k, as_json)
-
-
-@match_app.command("scenarios")
-def match_scenarios_command(
-    enterprise: Annotated[str, typer.Option(help="企业编号")],
-    k: Annotated[int, K_OPTION] = 10,
-    as_json: Annotated[bool, JSON_OPTION] = False,
-) -> None:
-    """The best open scenarios for a stored firm."""
-    _for_firm(enterprise, "scenarios", k, as_json)
-
-
-@match_app.command("enterprises")
-def match_enterprises_command(
-    building: Annotated[str | None, typer.Option(help="楼宇编号")] = None,
-    scenario: Annotated[str | None, typer.Option(help="场景编号")] = None,
-    k: Annotated[int, K_OPTION] = 10,
-    as_json: Annotated[bool, JSON_OPTION] = False,
-) -> None:
-    """The firms that fit a stored building or could take on a stored scenario."""
-    if (building is None) == (scenario is None):
-        err.print("请指定 --building 或 --scenario 之一", markup=False)
-        raise typer.Exit(2)
-    state = _loaded()
-    if building is not None:
-        target = _record(state, "buildings", building)
-        assert isinstance(target, BuildingRecord)
-        result = state.recommender.match_enterprises_for_building(target, k)
-    else:
-        item = _record(state, "scenarios", scenario or "")
-        assert isinstance(item, ScenarioRecord)
-        result = state.recommender.match_enterprises_for_scenario(item, k)
-    _print_matches(result, state.weights_version, as_json)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from api.config import Settings
-from models.database import make_engine, migrate
+from migrations import migrate
+from models.database import make_engine
 
 
 def open_database(settings: Settings) -> Engine:

@@ -14,7 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from api.auth import user_for_token
-from api.state import AppState
+from api.state import AppState, WeightsInUse, synchronise
 from models.user import Role, User
 
 _bearer = HTTPBearer(
@@ -86,3 +86,11 @@ async def require_admin(user: StaffUser) -> User:
 
 
 AdminUser = Annotated[User, Depends(require_admin)]
+
+
+def current_weights(state: StateDep, session: SessionDep) -> WeightsInUse:
+    """The newest catalogue and weights, picking up changes saved elsewhere (the CLI, another worker)."""
+    return synchronise(state, session)
+
+
+WeightsDep = Annotated[WeightsInUse, Depends(current_weights)]

@@ -1,4 +1,4 @@
-"""Alembic environment: runs migrations on the engine Xingpei hands over, or on XINGPEI_DATABASE_URL."""
+"""Alembic environment: runs on the engine Xingpei hands over, or on the URL given as `-x url=…`."""
 
 from __future__ import annotations
 
@@ -19,15 +19,15 @@ from models.weights_version import WeightsVersion  # noqa: F401
 
 
 def _engine() -> Engine:
-    """The engine given by the caller, or one built from the configured URL."""
+    """The engine given by the caller (`migrations.migrate`), or one for the command line's `-x url=…`."""
     given = context.config.attributes.get("engine")
     if isinstance(given, Engine):
         return given
-    url = context.config.get_main_option("sqlalchemy.url")
+    url = context.get_x_argument(as_dictionary=True).get("url")
     if not url:
-        from api.config import get_settings
-
-        url = get_settings().database_url
+        raise SystemExit(
+            "请用 -x url=数据库地址 指定要迁移的数据库，例如 alembic -x url=sqlite:///var/xingpei.db upgrade head"
+        )
     return make_engine(url)
 
 

@@ -13,7 +13,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from api.config import get_settings
-from models.database import make_engine, migrate
+from migrations import migrate
+from models.database import make_engine
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 """PostgreSQL (or other) URL to run the suite against; empty means a temporary SQLite file."""

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import OPTIONAL_LOGIN, MaybeUser, SessionDep, StaffUser, StateDep
+from api.deps import OPTIONAL_LOGIN, MaybeUser, StaffUser, StateDep, WeightsDep
 from api.schemas import EnterpriseCreate, MatchAnswer, RecordIdPath, error_responses
-from api.state import AppState, WeightsInUse, synchronise
+from api.state import AppState, WeightsInUse
 from matcher.recommender import MatchResult
 from models.enums import District
 from models.records import RecordKind
@@ -30,14 +30,6 @@ def match_answer(result: MatchResult, weights_version: int) -> dict[str, Any]:
         "note": result.note,
         "weights_version": weights_version,
     }
-
-
-def current_weights(state: StateDep, session: SessionDep) -> WeightsInUse:
-    """The newest catalogue and weights, picking up changes saved elsewhere (the CLI, another worker)."""
-    return synchronise(state, session)
-
-
-WeightsDep = Annotated[WeightsInUse, Depends(current_weights)]
 
 
 def _answer(used: WeightsInUse, result: MatchResult) -> dict[str, Any]:

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from api.deps import SessionDep, StateDep
-from api.routes.matches import WeightsDep
+from api.deps import SessionDep, StateDep, WeightsDep
 from api.web import indicators
 from api.web.indicators import Concentration, Figure, Headline
 from api.web.session import AdminPage

@@ -13,8 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from starlette.datastructures import QueryParams
 
-from api.deps import SessionDep, StateDep
-from api.routes.matches import WeightsDep
+from api.deps import SessionDep, StateDep, WeightsDep
 from api.state import AppState
 from api.web.district_map import MapMark, district_map
 from api.web.session import StaffPage

@@ -15,10 +15,10 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, ImmutableMultiDict
 
-from api.deps import SessionDep, StateDep
-from api.routes.catalogue import _contains, _search
-from api.routes.matches import MAX_K, current_weights
+from api.deps import SessionDep, StateDep, current_weights
+from api.routes.matches import MAX_K
 from api.schemas import printable
+from api.services.listings import contains, text_search
 from api.state import AppState
 from api.web.session import CsrfChecked, PageUser
 from api.web.templating import render
@@ -272,12 +272,12 @@ def _filtered(filters: Filters, today: date) -> Select[Any]:
     if filters.district:
         query = query.where(Scenario.district == filters.district)
     if filters.industry:
-        query = query.where(_contains(Scenario.industries, filters.industry.value))
+        query = query.where(contains(Scenario.industries, filters.industry.value))
     if filters.budget_min is not None:
         query = query.where(Scenario.budget_wan_yuan >= filters.budget_min)
     if filters.budget_max is not None:
         query = query.where(Scenario.budget_wan_yuan <= filters.budget_max)
-    return _search(query, filters.q, Scenario.title, Scenario.description, Scenario.owner)
+    return text_search(query, filters.q, Scenario.title, Scenario.description, Scenario.owner)
 
 
 def _listing(session: Session, filters: Filters, today: date, page_text: str) -> dict[str, Any]:
@@ -327,7 +327,7 @@ def _stored_firm(session: Session, text: str) -> tuple[EnterpriseRecord | None, 
     record = get_record(session, "enterprises", text[:64])
     if isinstance(record, EnterpriseRecord):
         return record, []
-    query = _search(select(Enterprise), text[:100], Enterprise.name).order_by(Enterprise.name)
+    query = text_search(select(Enterprise), text[:100], Enterprise.name).order_by(Enterprise.name)
     candidates = list(session.scalars(query.limit(CANDIDATES + 1)))
     if len(candidates) == 1:
         found = to_record("enterprises", candidates[0])

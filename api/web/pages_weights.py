@@ -13,8 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from api import weights_service
-from api.deps import SessionDep, StateDep
-from api.routes.matches import WeightsDep
+from api.deps import SessionDep, StateDep, WeightsDep
 from api.state import AppState
 from api.web.admin_forms import PostedForm, china_time
 from api.web.error_pages import error_page

@@ -7,8 +7,9 @@ from sqlalchemy import Engine
 
 from matcher.encoder import CachedEncoder, content_key
 from matcher.recommender import Recommender
+from migrations import migrate
 from models.catalogue import import_file, iter_records
-from models.database import make_engine, make_session_factory, migrate
+from models.database import make_engine, make_session_factory
 from models.demo.generate import generate_enterprises
 from models.records import CatalogueRecord, RecordKind
 from models.text_vector import SqlVectorStore

@@ -13,8 +13,9 @@ from pathlib import Path
 from sqlalchemy import delete, select
 from sqlalchemy.engine import make_url
 
+from migrations import migrate
 from models.catalogue import import_file
-from models.database import make_engine, make_session_factory, migrate
+from models.database import make_engine, make_session_factory
 from models.enterprise import Enterprise
 from tests.files import enterprise, jsonl
 

@@ -9,8 +9,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 
+from migrations import FOLDER, alembic_config, migrate
 from models.base import Base
-from models.database import MIGRATIONS_DIR, alembic_config, make_engine, migrate
+from models.database import make_engine
 
 
 def test_migrated_schema_matches_the_models(fresh_database_url: str) -> None:
@@ -33,7 +34,7 @@ def test_migrations_downgrade_to_nothing_and_back(fresh_database_url: str) -> No
 
 
 def test_revision_files_are_named_by_date() -> None:
-    scripts = ScriptDirectory(str(MIGRATIONS_DIR))
+    scripts = ScriptDirectory(str(FOLDER))
     for revision in scripts.walk_revisions():
         assert revision.path is not None
         name = revision.path.rsplit("/", 1)[-1]
