@@ -26,7 +26,7 @@ def _engine() -> Engine:
     url = context.get_x_argument(as_dictionary=True).get("url")
     if not url:
         raise SystemExit(
-            "请用 -x url=数据库地址 指定要迁移的数据库，例如 alembic -x url=sqlite:///var/xingpei.db upgrade head"
+            "请用 -x url=… 指定要迁移的数据库，例如 alembic -x url=sqlite:///var/xingpei.db upgrade head"
         )
     return make_engine(url)
 
