@@ -4,8 +4,8 @@ Usage: python bench/pages.py [--fake-encoder] [-n 30]   (run from the repository
 
 Builds a temporary SQLite database with the demo catalogue (1,200 firms, 320 buildings, 320
 scenarios) and an admin user, starts the app with `fastapi.testclient.TestClient` and the configured
-embedding model (`--fake-encoder`: the tests' small hashing encoder, for a quick run), signs in with a
-session cookie, keeps a few buildings on the shortlist, then times N GETs of each page after 3
+embedding model (`--fake-encoder`: the hashing encoder of `matcher.hashing`, for a quick run), signs in
+with a session cookie, keeps a few buildings on the shortlist, then times N GETs of each page after 3
 warm-ups with `time.perf_counter` around the request. The first start with the real model encodes
 every catalogue text once (not timed). A page that answers 404 is listed as missing. The dashboard is
 timed twice: as served (its recommendation spread cached) and with that cache emptied before every
@@ -39,6 +39,7 @@ from api.config import Settings
 from api.web import indicators
 from api.web.session import CSRF_COOKIE, CSRF_FIELD, SESSION_COOKIE
 from matcher.encoder import Encoder
+from matcher.hashing import HashingEncoder
 from migrations import migrate
 from models.building import Building
 from models.database import make_engine, make_session_factory
@@ -49,7 +50,6 @@ from models.scenario import Scenario
 from models.shortlist import ShortlistItem
 from models.user import Role
 
-ROOT = Path(__file__).resolve().parent.parent
 ADMIN, PASSWORD = "bench-admin", "基准测试密码2026"
 WARM_UP = 3
 BUDGET_MS = 300.0
@@ -94,12 +94,9 @@ def build_database(folder: Path) -> str:
 
 
 def choose_encoder(fake: bool) -> Encoder | None:
-    """The tests' hashing encoder with `--fake-encoder`; None lets the app load the configured model."""
+    """The model-free hashing encoder with `--fake-encoder`; None lets the app load the configured model."""
     if not fake:
         return None
-    sys.path.insert(0, str(ROOT))
-    from tests.matcher.fakes import HashingEncoder
-
     return HashingEncoder()
 
 
@@ -196,7 +193,7 @@ def time_page(
 def main(argv: Sequence[str]) -> None:
     """Time every page and print the table."""
     parser = argparse.ArgumentParser(description="Render time of every web page on the demo data.")
-    parser.add_argument("--fake-encoder", action="store_true", help="use the tests' hashing encoder")
+    parser.add_argument("--fake-encoder", action="store_true", help="use the model-free hashing encoder")
     parser.add_argument("-n", type=int, default=30, help="timed requests per page (default 30)")
     options = parser.parse_args(argv)
     settings = Settings()

@@ -10,12 +10,12 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.auth import add_user
 from api.config import Settings, get_settings
+from matcher.hashing import HashingEncoder
 from migrations import migrate
 from models.catalogue import import_file
 from models.database import make_engine, make_session_factory
 from models.user import Role
 from tests.files import building, jsonl
-from tests.matcher.fakes import HashingEncoder
 
 
 def test_health_and_home_page(fresh_database_url: str) -> None:

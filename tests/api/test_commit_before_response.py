@@ -13,10 +13,10 @@ from api.app import create_app
 from api.auth import add_user
 from api.config import Settings
 from api.web.session import CSRF_COOKIE
+from matcher.hashing import HashingEncoder
 from migrations import migrate
 from models.database import make_engine, make_session_factory
 from models.user import ApiToken, Role
-from tests.matcher.fakes import HashingEncoder
 
 
 class TokenCountAtResponseStart:

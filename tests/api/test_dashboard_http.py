@@ -16,13 +16,13 @@ from sqlalchemy.orm import Session
 from api.app import create_app
 from api.auth import add_user
 from api.config import Settings
+from matcher.hashing import HashingEncoder
 from migrations import migrate
 from models.catalogue import iter_records
 from models.database import make_engine, make_session_factory
 from models.enums import District, FitOut, Industry, ScenarioDomain
 from models.user import Role
 from tests.api.conftest import Api
-from tests.matcher.fakes import HashingEncoder
 
 PAGE = "/admin/dashboard"
 SAMPLE = 30

@@ -9,9 +9,9 @@ from httpx2 import Response
 
 from api.app import create_app
 from api.config import Settings
+from matcher.hashing import HashingEncoder
 from tests.api.conftest import Api
 from tests.files import building, enterprise, jsonl, scenario
-from tests.matcher.fakes import HashingEncoder
 
 ANONYMOUS, STAFF, ADMIN = 0, 1, 2
 ROLE_NAMES = {ANONYMOUS: "anonymous", STAFF: "staff", ADMIN: "admin"}

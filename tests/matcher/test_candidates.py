@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from matcher import ranking, spread
+from matcher.hashing import HashingEncoder
 from matcher.recommender import Recommender
 from matcher.weights import Weights
 from models.demo.generate import generate_buildings, generate_enterprises, generate_scenarios
 from models.records import BuildingRecord, EnterpriseRecord, ScenarioRecord
-from tests.matcher.fakes import HashingEncoder
 
 TODAY = date(2026, 12, 1)
 

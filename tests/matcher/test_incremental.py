@@ -12,12 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matcher import store
+from matcher.hashing import HashingEncoder
 from matcher.recommender import KINDS, Recommender
 from matcher.weights import Weights
 from models.demo.generate import generate_buildings, generate_enterprises, generate_scenarios
 from models.records import BuildingRecord, CatalogueRecord, EnterpriseRecord, RecordKind, ScenarioRecord
 from tests.files import enterprise
-from tests.matcher.fakes import HashingEncoder
 
 TODAY = date(2026, 12, 1)
 BASE: dict[RecordKind, int] = {"buildings": 30, "enterprises": 16, "scenarios": 24}

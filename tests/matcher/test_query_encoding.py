@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from matcher.encoder import QUERY_CACHE_SIZE, CachedEncoder, MemoryVectorStore, encode_query
-from tests.matcher.fakes import HashingEncoder
+from matcher.hashing import HashingEncoder
 
 
 def test_query_texts_are_not_stored_but_stored_texts_are_reused() -> None:

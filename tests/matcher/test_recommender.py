@@ -7,13 +7,13 @@ from datetime import date
 import pytest
 
 from matcher.encoder import CachedEncoder, MemoryVectorStore
+from matcher.hashing import HashingEncoder
 from matcher.recommender import MatchResult, Recommender
 from matcher.weights import Weights
 from models.demo.generate import generate_buildings, generate_enterprises, generate_scenarios
 from models.enums import FitOut, ScenarioStatus
 from models.records import BuildingRecord, EnterpriseRecord, ScenarioRecord
 from tests.files import building, enterprise
-from tests.matcher.fakes import HashingEncoder
 
 TODAY = date(2026, 12, 1)
 

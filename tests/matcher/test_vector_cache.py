@@ -6,6 +6,7 @@ import numpy as np
 from sqlalchemy import Engine
 
 from matcher.encoder import CachedEncoder, content_key
+from matcher.hashing import HashingEncoder
 from matcher.recommender import Recommender
 from migrations import migrate
 from models.catalogue import import_file, iter_records
@@ -14,7 +15,6 @@ from models.demo.generate import generate_enterprises
 from models.records import CatalogueRecord, RecordKind
 from models.text_vector import SqlVectorStore
 from tests.files import jsonl
-from tests.matcher.fakes import HashingEncoder
 
 
 def _catalogue(engine: Engine) -> dict[RecordKind, list[CatalogueRecord]]:

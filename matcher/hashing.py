@@ -1,4 +1,4 @@
-"""A small deterministic encoder for fast matcher tests: hashed character bigrams, projected."""
+"""A deterministic model-free encoder of hashed character bigrams, for tests and model-free benchmarks."""
 
 from __future__ import annotations
 
