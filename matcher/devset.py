@@ -12,7 +12,8 @@ from models.catalogue import parse_file
 from models.enums import FitOut, ScenarioStatus
 from models.records import BuildingRecord, CatalogueRecord, EnterpriseRecord, ScenarioRecord
 
-DEVSET_DIR = Path(__file__).parents[1] / "notebooks" / "data" / "devset"
+DEVSET_DIR = Path(__file__).parent / "devset_data"
+"""The set's files: package data of the matcher, since the running API evaluates weight previews on it."""
 REFERENCE_DATE = date(2026, 12, 1)
 """The day the set is judged on: scenarios with an earlier deadline have expired."""
 

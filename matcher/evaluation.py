@@ -1,7 +1,7 @@
 """Evaluation: ranking metrics, and a harness comparing single channels with the full scorer.
 
 `python -m matcher.evaluation [MODEL_DIR] [--float32]` (or `make eval`) prints the comparison on the
-labelled development set in notebooks/data/devset, with the int8 model (`--float32`: the full one).
+labelled development set in matcher/devset_data, with the int8 model (`--float32`: the full one).
 """
 
 from __future__ import annotations
