@@ -24,7 +24,7 @@ browser:
 model: $(MODEL)
 
 $(MODEL): $(STAMP)
-	$(BIN)/python -m matcher.e5_export $(MODEL_DIR)
+	$(BIN)/python -m tools.e5_export $(MODEL_DIR)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

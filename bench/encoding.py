@@ -17,9 +17,9 @@ os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 2))
 import numpy as np
 import results
 
-from matcher.e5_export import DEFAULT_MODEL_DIR, export_model, export_quantized_onnx
-from matcher.encoder import PREFIX, SentenceEncoder
+from matcher.encoder import DEFAULT_MODEL_DIR, PREFIX, SentenceEncoder
 from models.demo.generate import generate_enterprises
+from tools.e5_export import export_model, export_quantized_onnx
 
 MIN_COSINE = 0.95
 

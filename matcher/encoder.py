@@ -17,8 +17,11 @@ import numpy as np
 PREFIX = "query: "
 """multilingual-e5 matches symmetric texts best with the query prefix on both sides."""
 
+DEFAULT_MODEL_DIR = Path("var/models/multilingual-e5-small")
+"""Where `make model` builds the default model folder (git-ignored, ~470 MB), relative to the repository."""
+
 QUANTIZED_ONNX = "onnx/model_qint8.onnx"
-"""The int8 ONNX copy of a folder's transformer (built by `matcher.e5_export`), relative to the folder."""
+"""The int8 ONNX copy of a folder's transformer (built by `tools.e5_export`), relative to the folder."""
 
 QUERY_CACHE_SIZE = 1024
 """Typed-in query texts whose vectors a cached encoder keeps in memory."""

@@ -17,7 +17,7 @@ from typing import Literal
 import numpy as np
 
 from matcher.devset import REFERENCE_DATE, DevSet, load_devset, relevance, violates_hard_constraints
-from matcher.encoder import CachedEncoder, Encoder, MemoryVectorStore, SentenceEncoder
+from matcher.encoder import DEFAULT_MODEL_DIR, CachedEncoder, Encoder, MemoryVectorStore, SentenceEncoder
 from matcher.recommender import Recommender
 from matcher.weights import Weights
 from models.records import EnterpriseRecord
@@ -196,8 +196,6 @@ def format_table(table: dict[str, dict[str, Row]]) -> str:
 
 def main(argv: Sequence[str]) -> None:
     """Print the comparison on the development set with the local embedding model."""
-    from matcher.e5_export import DEFAULT_MODEL_DIR
-
     args = [arg for arg in argv if arg != "--float32"]
     folder = args[0] if args else str(DEFAULT_MODEL_DIR)
     started = time.perf_counter()

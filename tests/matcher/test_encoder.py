@@ -5,8 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from matcher.e5_export import DEFAULT_MODEL_DIR, export_model
-from matcher.encoder import CachedEncoder, EncoderUnavailable, MemoryVectorStore, SentenceEncoder
+from matcher.encoder import (
+    DEFAULT_MODEL_DIR,
+    CachedEncoder,
+    EncoderUnavailable,
+    MemoryVectorStore,
+    SentenceEncoder,
+)
+from tools.e5_export import export_model
 
 
 @pytest.fixture(scope="module")

