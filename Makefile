@@ -62,7 +62,7 @@ fuzz: install
 	FUZZ_EXAMPLES=200 $(PYTEST) -m fuzz tests/api/test_schemathesis.py
 
 demo-data: install
-	$(BIN)/python -c "from models.demo.bundle import write_demo_files; print(write_demo_files())"
+	$(BIN)/python -c "from demo.bundle import write_demo_files; print(write_demo_files())"
 
 eval: install
 	$(BIN)/python -m matcher.evaluation $(MODEL_DIR)

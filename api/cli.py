@@ -152,7 +152,7 @@ def gen_command(
     seed: Annotated[int, typer.Option(help="随机种子：相同种子生成相同数据")] = 1,
 ) -> None:
     """Write a synthetic catalogue of any size in the interchange formats (for scale tests)."""
-    from models.demo.generate import GENERATORS
+    from demo.generate import GENERATORS
 
     record_kind: RecordKind = kind.value
     record_type = RECORD_TYPES[record_kind]
@@ -244,7 +244,7 @@ def demo_command(
     workers: Annotated[int, WORKERS_OPTION] = 1,
 ) -> None:
     """Load the bundled Chongqing demo catalogue if the database is empty, then serve."""
-    from models.demo.bundle import catalogue_is_empty, load_demo
+    from demo.bundle import catalogue_is_empty, load_demo
 
     settings = get_settings()
     with sessions(settings).begin() as session:

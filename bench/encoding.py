@@ -17,8 +17,8 @@ os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 2))
 import numpy as np
 import results
 
+from demo.generate import generate_enterprises
 from matcher.encoder import DEFAULT_MODEL_DIR, PREFIX, SentenceEncoder
-from models.demo.generate import generate_enterprises
 from tools.e5_export import export_model, export_quantized_onnx
 
 MIN_COSINE = 0.95

@@ -2,7 +2,7 @@
 
 Usage: python bench/match_latency.py [SIZES...]   (default 1000 10000 100000 items of each kind)
 
-Catalogues come from models/demo/generate.py (SPEC formats). Vectors come from a deterministic
+Catalogues come from demo/generate.py (SPEC formats). Vectors come from a deterministic
 stand-in encoder (a random unit vector per text, keyed by the text's hash, 384-d like the default
 model), because what is measured is the query path: the queries are stored firms whose vectors are
 already in the tables. The floor is a plain numpy exact top-10 inner-product scan
@@ -30,8 +30,8 @@ os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 import numpy as np
 import results
 
+from demo.generate import generate_buildings, generate_enterprises, generate_scenarios
 from matcher.recommender import Recommender
-from models.demo.generate import generate_buildings, generate_enterprises, generate_scenarios
 from models.records import BuildingRecord, CatalogueRecord, EnterpriseRecord, RecordKind, ScenarioRecord
 
 DIM = 384

@@ -38,12 +38,12 @@ from api.auth import add_user
 from api.config import Settings
 from api.web import indicators
 from api.web.session import CSRF_COOKIE, CSRF_FIELD, SESSION_COOKIE
+from demo.bundle import load_demo
 from matcher.encoder import Encoder
 from matcher.hashing import HashingEncoder
 from migrations import migrate
 from models.building import Building
 from models.database import make_engine, make_session_factory
-from models.demo.bundle import load_demo
 from models.enterprise import Enterprise
 from models.enums import ScenarioStatus
 from models.scenario import Scenario

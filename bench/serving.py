@@ -453,7 +453,7 @@ def adhoc_bodies(workdir: Path, count: int = 200) -> Path:
     """Ad-hoc profiles for POST /match/buildings, one JSON body a line: prospective firms from the
     generator (not stored ids), whose description ends in a `__SEQ__` placeholder that the Lua script
     replaces with a number unique to each request, so that every request encodes a new text."""
-    from models.demo.generate import generate_enterprises
+    from demo.generate import generate_enterprises
 
     path = workdir / "adhoc.jsonl"
     with path.open("w", encoding="utf-8") as out:

@@ -12,11 +12,11 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.auth import add_user
 from api.config import Settings
+from demo.generate import generate_buildings, generate_enterprises, generate_scenarios
 from matcher.hashing import HashingEncoder
 from migrations import migrate
 from models.catalogue import import_file
 from models.database import make_engine, make_session_factory
-from models.demo.generate import generate_buildings, generate_enterprises, generate_scenarios
 from models.user import Role
 from tests.files import jsonl
 

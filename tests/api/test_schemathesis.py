@@ -24,11 +24,11 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from api.app import create_app
 from api.auth import add_user, token_digest
 from api.config import Settings
+from demo.generate import generate_buildings, generate_enterprises, generate_scenarios
 from matcher.hashing import HashingEncoder
 from migrations import migrate
 from models.catalogue import import_file
 from models.database import make_engine, make_session_factory
-from models.demo.generate import generate_buildings, generate_enterprises, generate_scenarios
 from models.user import ApiToken, Role
 from tests.conftest import TEST_DATABASE_URL, _create_postgres_database, _drop_postgres_database
 from tests.files import building, enterprise, jsonl, scenario

@@ -28,10 +28,10 @@ import pytest
 from safetensors.numpy import save_file
 from tokenizers import Regex, Tokenizer, models, pre_tokenizers
 
+from demo.generate import generate_buildings, generate_enterprises, generate_scenarios
 from migrations import migrate
 from models.catalogue import import_file
 from models.database import make_engine, make_session_factory
-from models.demo.generate import generate_buildings, generate_enterprises, generate_scenarios
 from tests.files import building, jsonl
 
 XINGPEI = str(Path(sys.executable).parent / "xingpei")

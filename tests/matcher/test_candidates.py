@@ -9,11 +9,11 @@ from unittest.mock import patch
 import numpy as np
 import pytest
 
+from demo.generate import generate_buildings, generate_enterprises, generate_scenarios
 from matcher import ranking, spread
 from matcher.hashing import HashingEncoder
 from matcher.recommender import Recommender
 from matcher.weights import Weights
-from models.demo.generate import generate_buildings, generate_enterprises, generate_scenarios
 from models.records import BuildingRecord, EnterpriseRecord, ScenarioRecord
 
 TODAY = date(2026, 12, 1)

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from demo.generate import generate_enterprises
 from matcher.encoder import (
     DEFAULT_MODEL_DIR,
     PREFIX,
@@ -18,7 +19,6 @@ from matcher.encoder import (
     SentenceEncoder,
     content_key,
 )
-from models.demo.generate import generate_enterprises
 from tools.e5_export import ONNX_MARKER, export_model, export_quantized_onnx
 
 os.environ.setdefault("OMP_NUM_THREADS", "2")

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from demo.generate import generate_buildings, generate_enterprises, generate_scenarios
 from matcher import store
 from matcher.hashing import HashingEncoder
 from matcher.recommender import KINDS, Recommender
 from matcher.weights import Weights
-from models.demo.generate import generate_buildings, generate_enterprises, generate_scenarios
 from models.records import BuildingRecord, CatalogueRecord, EnterpriseRecord, RecordKind, ScenarioRecord
 from tests.files import enterprise
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from demo.generate import generate_buildings, generate_enterprises
 from matcher.lexical import LexicalRows, Vocabulary
 from matcher.text import record_text
-from models.demo.generate import generate_buildings, generate_enterprises
 from models.enums import Industry
 from models.records import BuildingRecord, EnterpriseRecord
 

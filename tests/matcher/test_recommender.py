@@ -6,11 +6,11 @@ from datetime import date
 
 import pytest
 
+from demo.generate import generate_buildings, generate_enterprises, generate_scenarios
 from matcher.encoder import CachedEncoder, MemoryVectorStore
 from matcher.hashing import HashingEncoder
 from matcher.recommender import MatchResult, Recommender
 from matcher.weights import Weights
-from models.demo.generate import generate_buildings, generate_enterprises, generate_scenarios
 from models.enums import FitOut, ScenarioStatus
 from models.records import BuildingRecord, EnterpriseRecord, ScenarioRecord
 from tests.files import building, enterprise

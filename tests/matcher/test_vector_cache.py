@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 from sqlalchemy import Engine
 
+from demo.generate import generate_enterprises
 from matcher.encoder import CachedEncoder, content_key
 from matcher.hashing import HashingEncoder
 from matcher.recommender import Recommender
 from migrations import migrate
 from models.catalogue import import_file, iter_records
 from models.database import make_engine, make_session_factory
-from models.demo.generate import generate_enterprises
 from models.records import CatalogueRecord, RecordKind
 from models.text_vector import SqlVectorStore
 from tests.files import jsonl

@@ -17,10 +17,10 @@ from playwright.sync_api import Browser, Page, Playwright, ViewportSize, expect,
 from api.app import create_app
 from api.auth import add_user
 from api.config import Settings
+from demo.bundle import load_demo
 from matcher.hashing import HashingEncoder
 from migrations import migrate
 from models.database import make_engine, make_session_factory
-from models.demo.bundle import load_demo
 from models.user import Role
 from tests.conftest import TEST_DATABASE_URL, _create_postgres_database, _drop_postgres_database
 

@@ -10,18 +10,18 @@ from functools import cache
 
 import pytest
 
-from models.credit_code import ALPHABET, check_character
-from models.demo.generate import (
+from demo.generate import (
     DEMO_REFERENCE_DATE,
     DEMO_SEED,
     DEMO_SIZES,
     GENERATORS,
-    _generate_enterprises_with_industries,
     demo_catalogue,
     generate_buildings,
     generate_enterprises,
+    generate_enterprises_with_industries,
     generate_scenarios,
 )
+from models.credit_code import ALPHABET, check_character
 from models.enums import District, FitOut, Industry, ScenarioStatus
 from models.records import BuildingRecord, CatalogueRecord, EnterpriseRecord, ScenarioRecord
 
@@ -221,7 +221,7 @@ def test_building_numbers_are_plausible() -> None:
 
 def test_every_industry_is_represented() -> None:
     """Each industry has at least 40 firms in the demo; declared industries include the generating one."""
-    rows = _generate_enterprises_with_industries(DEMO_SIZES["enterprises"], seed=DEMO_SEED)
+    rows = generate_enterprises_with_industries(DEMO_SIZES["enterprises"], seed=DEMO_SEED)
     assert [record for record, _ in rows] == _catalogue()["enterprises"]
     counts = Counter(industry for _, industry in rows)
     assert set(counts) == set(Industry)
@@ -239,7 +239,7 @@ def test_every_industry_is_represented() -> None:
 
 def test_descriptions_usually_do_not_name_the_industry() -> None:
     """Most firms describe what they do rather than naming their industry's label."""
-    rows = _generate_enterprises_with_industries(DEMO_SIZES["enterprises"], seed=DEMO_SEED)
+    rows = generate_enterprises_with_industries(DEMO_SIZES["enterprises"], seed=DEMO_SEED)
     naming = sum(industry.label in _text(record, "description") for record, industry in rows)
     assert naming < 0.4 * len(rows)
 
@@ -329,4 +329,4 @@ def test_many_enterprises_stay_unique() -> None:
     assert len({record["name"] for record in enterprises}) == 20_000
     codes = [record["credit_code"] for record in enterprises if record["credit_code"] is not None]
     assert len(set(codes)) == len(codes)
-    assert {industry for _, industry in _generate_enterprises_with_industries(120, seed=99)} == set(Industry)
+    assert {industry for _, industry in generate_enterprises_with_industries(120, seed=99)} == set(Industry)

@@ -11,11 +11,11 @@ from datetime import date, timedelta
 from itertools import accumulate
 from typing import Generic, TypeVar
 
+from demo import vocabulary_buildings as vb
+from demo import vocabulary_firms as vf
+from demo import vocabulary_scenarios as vs
+from demo.geography import DISTRICT_INFO, DISTRICTS, HOME_CITIES, OTHER_REGION_CODES, DistrictInfo
 from models.credit_code import check_character
-from models.demo import vocabulary_buildings as vb
-from models.demo import vocabulary_firms as vf
-from models.demo import vocabulary_scenarios as vs
-from models.demo.geography import DISTRICT_INFO, DISTRICTS, HOME_CITIES, OTHER_REGION_CODES, DistrictInfo
 from models.enums import (
     District,
     EnterpriseTag,
@@ -523,7 +523,7 @@ def _origin_sentence(
     return rng.choice(usable)
 
 
-def _generate_enterprises_with_industries(count: int, *, seed: int) -> list[tuple[Record, Industry]]:
+def generate_enterprises_with_industries(count: int, *, seed: int) -> list[tuple[Record, Industry]]:
     """Return demo enterprises, each with the industry it was generated from (declared or not)."""
     rng = random.Random(seed)
     used: set[str] = set()
@@ -583,7 +583,7 @@ def _generate_enterprises_with_industries(count: int, *, seed: int) -> list[tupl
 
 def generate_enterprises(count: int, *, seed: int) -> list[dict[str, object]]:
     """Return `count` demo enterprises of all twelve industries, the same for the same seed."""
-    return [record for record, _ in _generate_enterprises_with_industries(count, seed=seed)]
+    return [record for record, _ in generate_enterprises_with_industries(count, seed=seed)]
 
 
 # ---------------------------------------------------------------- scenarios

@@ -8,8 +8,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from demo.bundle import KINDS, catalogue_is_empty, demo_file, load_demo, write_demo_files
 from models.building import Building
-from models.demo.bundle import KINDS, catalogue_is_empty, demo_file, load_demo, write_demo_files
 from models.enums import District, ScenarioStatus
 from models.scenario import Scenario
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models.demo.geography import DISTRICTS
+from demo.geography import DISTRICTS
 from models.enums import District, Industry, OwnerType, ScenarioDomain, ScenarioLevel
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from demo.generate import demo_catalogue
 from models.catalogue import ImportReport, count, import_file
-from models.demo.generate import demo_catalogue
 from models.interchange import write_records
 from models.records import RECORD_TYPES, RecordKind
 
