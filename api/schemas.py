@@ -18,7 +18,7 @@ from models.records import (
     EnterpriseRecord,
     RecordKind,
     ScenarioRecord,
-    _clean_text,
+    clean_text,
 )
 
 T = TypeVar("T")
@@ -27,7 +27,7 @@ MAX_PAGE = 100
 
 def printable(value: Any) -> Any:
     """Refuse control characters (NUL and friends) in ids and search text, as the records do."""
-    return _clean_text(value) if isinstance(value, str) else value
+    return clean_text(value) if isinstance(value, str) else value
 
 
 RecordIdPath = Annotated[

@@ -46,7 +46,7 @@ _FALSE = {"false", "0", "no", "n", "否", "不需要", "f"}
 RecordKind = Literal["buildings", "enterprises", "scenarios"]
 
 
-def _clean_text(value: str) -> str:
+def clean_text(value: str) -> str:
     """Reject control characters (NUL and friends) that no ledger text contains."""
     if _CONTROL.search(value):
         raise ValueError("含有不可见的控制字符（如 NUL），请删除后重试")
@@ -126,17 +126,17 @@ def _valid_credit_code(value: str) -> str:
     return value
 
 
-Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT), AfterValidator(_clean_text)]
-Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_clean_text)]
+Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT), AfterValidator(clean_text)]
+Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(clean_text)]
 RecordId = Annotated[
-    str, Field(min_length=1, max_length=64), AfterValidator(_clean_text), AfterValidator(_no_path_separators)
+    str, Field(min_length=1, max_length=64), AfterValidator(clean_text), AfterValidator(_no_path_separators)
 ]
 Area = Annotated[float, Field(gt=0, le=MAX_AREA_M2)]
 Rent = Annotated[float, Field(ge=0, le=MAX_RENT)]
 Flag = Annotated[bool, BeforeValidator(_parse_bool)]
 Day = Annotated[date, BeforeValidator(_datetime_to_date)]
 Strings = Annotated[
-    list[Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_clean_text)]],
+    list[Annotated[str, Field(min_length=1, max_length=100), AfterValidator(clean_text)]],
     BeforeValidator(_split_list),
     AfterValidator(_unique),
 ]
@@ -218,7 +218,7 @@ class BuildingRecord(CatalogueRecord):
 
     name: Name
     district: DistrictName
-    address: Annotated[str, Field(max_length=300), AfterValidator(_clean_text)] | None = None
+    address: Annotated[str, Field(max_length=300), AfterValidator(clean_text)] | None = None
     lat: Annotated[float, Field(ge=CHONGQING_LAT[0], le=CHONGQING_LAT[1])] | None = None
     lon: Annotated[float, Field(ge=CHONGQING_LON[0], le=CHONGQING_LON[1])] | None = None
     vacant_area_m2: Area
@@ -298,7 +298,7 @@ class ScenarioRecord(CatalogueRecord):
         "status": "状态",
     }
 
-    title: Annotated[str, Field(min_length=1, max_length=300), AfterValidator(_clean_text)]
+    title: Annotated[str, Field(min_length=1, max_length=300), AfterValidator(clean_text)]
     owner: Name | None = None
     owner_type: OwnerTypeValue | None = None
     level: LevelValue | None = None

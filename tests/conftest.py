@@ -32,7 +32,7 @@ def backend() -> str:
     return make_url(TEST_DATABASE_URL).get_backend_name() if TEST_DATABASE_URL else "sqlite"
 
 
-def _create_postgres_database(base_url: str) -> tuple[str, str]:
+def create_postgres_database(base_url: str) -> tuple[str, str]:
     """Create an empty database beside `base_url`'s; return its URL and name."""
     url = make_url(base_url)
     name = f"xingpei_t_{uuid.uuid4().hex[:12]}"
@@ -43,8 +43,8 @@ def _create_postgres_database(base_url: str) -> tuple[str, str]:
     return url.set(database=name).render_as_string(hide_password=False), name
 
 
-def _drop_postgres_database(base_url: str, name: str) -> None:
-    """Drop a database made by `_create_postgres_database`."""
+def drop_postgres_database(base_url: str, name: str) -> None:
+    """Drop a database made by `create_postgres_database`."""
     admin = create_engine(make_url(base_url), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -57,16 +57,16 @@ def fresh_database_url(tmp_path: Path) -> Iterator[str]:
     if not TEST_DATABASE_URL:
         yield f"sqlite:///{tmp_path / 'xingpei.db'}"
         return
-    url, name = _create_postgres_database(TEST_DATABASE_URL)
+    url, name = create_postgres_database(TEST_DATABASE_URL)
     yield url
-    _drop_postgres_database(TEST_DATABASE_URL, name)
+    drop_postgres_database(TEST_DATABASE_URL, name)
 
 
 @pytest.fixture(scope="session")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     """One migrated database for the whole session."""
     if TEST_DATABASE_URL:
-        url, name = _create_postgres_database(TEST_DATABASE_URL)
+        url, name = create_postgres_database(TEST_DATABASE_URL)
     else:
         url, name = f"sqlite:///{tmp_path_factory.mktemp('db') / 'session.db'}", ""
     engine = make_engine(url)
@@ -74,7 +74,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     yield engine
     engine.dispose()
     if name:
-        _drop_postgres_database(TEST_DATABASE_URL, name)
+        drop_postgres_database(TEST_DATABASE_URL, name)
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from migrations import migrate
 from models.catalogue import import_file
 from models.database import make_engine, make_session_factory
 from models.user import ApiToken, Role
-from tests.conftest import TEST_DATABASE_URL, _create_postgres_database, _drop_postgres_database
+from tests.conftest import TEST_DATABASE_URL, create_postgres_database, drop_postgres_database
 from tests.files import building, enterprise, jsonl, scenario
 
 DEFAULT_EXAMPLES = 25
@@ -88,11 +88,11 @@ def _module_database(factory: pytest.TempPathFactory) -> Iterator[str]:
     if not TEST_DATABASE_URL:
         yield f"sqlite:///{factory.mktemp('schemathesis') / 'xingpei.db'}"
         return
-    url, name = _create_postgres_database(TEST_DATABASE_URL)
+    url, name = create_postgres_database(TEST_DATABASE_URL)
     try:
         yield url
     finally:
-        _drop_postgres_database(TEST_DATABASE_URL, name)
+        drop_postgres_database(TEST_DATABASE_URL, name)
 
 
 @pytest.fixture(scope="module")

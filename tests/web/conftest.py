@@ -22,7 +22,7 @@ from matcher.hashing import HashingEncoder
 from migrations import migrate
 from models.database import make_engine, make_session_factory
 from models.user import Role
-from tests.conftest import TEST_DATABASE_URL, _create_postgres_database, _drop_postgres_database
+from tests.conftest import TEST_DATABASE_URL, create_postgres_database, drop_postgres_database
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -65,7 +65,7 @@ def _free_port() -> int:
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The app over the bundled demo data with an admin and a staff user, served by uvicorn in a thread."""
     if TEST_DATABASE_URL:
-        database_url, name = _create_postgres_database(TEST_DATABASE_URL)
+        database_url, name = create_postgres_database(TEST_DATABASE_URL)
     else:
         database_url, name = f"sqlite:///{tmp_path_factory.mktemp('web') / 'web.db'}", ""
     engine = make_engine(database_url)
@@ -89,7 +89,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     server.should_exit = True
     thread.join(timeout=10)
     if name:
-        _drop_postgres_database(TEST_DATABASE_URL, name)
+        drop_postgres_database(TEST_DATABASE_URL, name)
 
 
 @pytest.fixture(scope="session")
