@@ -1,7 +1,8 @@
-"""The closed vocabularies of the catalogue: industries, districts and record enums."""
+"""The closed vocabularies of the catalogue: industries, districts, record enums and amenities."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 from functools import cache
 from typing import Self
@@ -27,6 +28,16 @@ class LabelledEnum(StrEnum):
         if member is None:
             raise ValueError(cleaned)
         return member  # type: ignore[return-value]
+
+    @classmethod
+    def among(cls, codes: Iterable[str]) -> list[Self]:
+        """The members named by code among free strings, in the order given; other strings are left out."""
+        return [cls.parse(code) for code in codes if code in cls._value2member_map_]
+
+    @classmethod
+    def label_of(cls, code: str) -> str:
+        """The Chinese label of the member with this code, or the string as written when none has it."""
+        return cls.parse(code).label if code in cls._value2member_map_ else code
 
 
 @cache
@@ -140,3 +151,17 @@ class ScenarioStatus(LabelledEnum):
     open = "open", "征集中"
     closed = "closed", "已截止"
     awarded = "awarded", "已揭榜"
+
+
+class Amenity(LabelledEnum):
+    """The amenities the matcher knows; records list them as free strings, and others count for nothing."""
+
+    incubator = "incubator", "孵化器"
+    canteen = "canteen", "食堂"
+    talent_apartment = "talent_apartment", "人才公寓"
+    metro = "metro", "地铁"
+    parking = "parking", "停车场"
+    gym = "gym", "健身房"
+    meeting_center = "meeting_center", "会议中心"
+    data_center = "data_center", "数据机房"
+    shuttle_bus = "shuttle_bus", "通勤班车"
