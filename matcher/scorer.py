@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable, Mapping
 
 import numpy as np
@@ -9,44 +10,25 @@ from sklearn.base import BaseEstimator
 
 from matcher.weights import Weights
 
+DEFAULTS: dict[str, float] = Weights().model_dump()
+"""Every weight's default, in the order of `Weights`' fields."""
+
 
 class MatchScorer(BaseEstimator):  # type: ignore[misc]
     """Combines factor values (each 0..1) into a score by the administrator's weights.
 
-    `__init__` only stores the weights (so `get_params`/`set_params`/`clone` work and weights can be
-    searched); `fit` validates them into `weights_` and returns self.
+    `__init__` only stores the weights, one keyword parameter per field of `Weights` (so `get_params`/
+    `set_params`/`clone` work and weights can be searched); `fit` validates them into `weights_` and
+    returns self.
     """
 
-    def __init__(
-        self,
-        semantic: float = Weights().semantic,
-        industry: float = Weights().industry,
-        district: float = Weights().district,
-        area: float = Weights().area,
-        rent: float = Weights().rent,
-        fit_out: float = Weights().fit_out,
-        amenities: float = Weights().amenities,
-        cluster: float = Weights().cluster,
-        incentives: float = Weights().incentives,
-        budget: float = Weights().budget,
-        urgency: float = Weights().urgency,
-        lexical_blend: float = Weights().lexical_blend,
-        spread: float = Weights().spread,
-    ) -> None:
-        """Store every weight as given."""
-        self.semantic = semantic
-        self.industry = industry
-        self.district = district
-        self.area = area
-        self.rent = rent
-        self.fit_out = fit_out
-        self.amenities = amenities
-        self.cluster = cluster
-        self.incentives = incentives
-        self.budget = budget
-        self.urgency = urgency
-        self.lexical_blend = lexical_blend
-        self.spread = spread
+    def __init__(self, **weights: float) -> None:
+        """Store each weight as given, the default for the others (`__signature__` names them all)."""
+        unknown = sorted(weights.keys() - DEFAULTS.keys())
+        if unknown:
+            raise TypeError(f"MatchScorer got unknown weights: {', '.join(unknown)}")
+        for name, default in DEFAULTS.items():
+            setattr(self, name, weights.get(name, default))
 
     @classmethod
     def from_weights(cls, weights: Weights) -> MatchScorer:
@@ -79,6 +61,18 @@ class MatchScorer(BaseEstimator):  # type: ignore[misc]
         """The score [n] alone, the same numbers `combine` gives, without keeping the contributions."""
         shares = self._shares(tuple(factors))
         return _total(np.asarray(values, dtype=np.float64) * shares[name] for name, values in factors.items())
+
+
+# scikit-learn reads an estimator's parameters from the signature of its `__init__`.
+vars(MatchScorer.__init__)["__signature__"] = inspect.Signature(
+    [
+        inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+        *(
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=float)
+            for name, default in DEFAULTS.items()
+        ),
+    ]
+)
 
 
 def _total(parts: Iterable[np.ndarray]) -> np.ndarray:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pytest
 from pydantic import ValidationError
@@ -38,6 +40,9 @@ def test_factor_lists_name_real_weights() -> None:
 def test_scorer_params_are_exactly_the_weights() -> None:
     scorer = MatchScorer()
     assert scorer.get_params() == Weights().model_dump()
+    assert list(inspect.signature(MatchScorer).parameters) == list(Weights.model_fields)
+    with pytest.raises(TypeError, match="popularity"):
+        MatchScorer(popularity=0.5)
 
 
 def test_set_params_clone_and_fit_follow_the_estimator_contract() -> None:
