@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from datetime import datetime
 from functools import cache
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, get_type_hints
 
 from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
 from pydantic_core import PydanticCustomError
 
+from matcher.ranking import Match
 from models.records import (
     RECORD_TYPES,
     BuildingRecord,
@@ -179,22 +181,23 @@ class Page(BaseModel, Generic[T]):
     offset: int
 
 
-class MatchOut(BaseModel):
-    """One recommended item."""
+def _shown(dataclass: type[Any], name: str, doc: str, hidden: frozenset[str]) -> type[BaseModel]:
+    """A schema of a dataclass's fields, in their order, without the hidden ones."""
+    hints = get_type_hints(dataclass)
+    shown: dict[str, Any] = {
+        item.name: (hints[item.name], ...) for item in fields(dataclass) if item.name not in hidden
+    }
+    return create_model(name, __doc__=doc, **shown)
 
-    id: str
-    name: str
-    rank: int
-    score: float
-    components: dict[str, float]
-    reasons: list[str]
-    district: str | None
+
+MatchOut = _shown(Match, "MatchOut", "One recommended item.", frozenset({"record"}))
+"""A result of the matcher as the API shows it: every field of `Match` but the record."""
 
 
 class MatchAnswer(BaseModel):
     """A match answer (SPEC section 6), naming the weights version it used."""
 
-    results: list[MatchOut]
+    results: list[MatchOut]  # type: ignore[valid-type]  # built from `Match` at import time
     requested: int
     eligible: int = Field(description="满足全部硬性条件的候选数")
     excluded: dict[str, int] = Field(description="因各硬性条件被排除的候选数")

@@ -11,6 +11,7 @@ import numpy as np
 
 from api.weights_service import diff
 from matcher.devset import DevSet, ItemKind, load_devset, relevance
+from matcher.directions import for_firm
 from matcher.encoder import Encoder
 from matcher.evaluation import build_recommender, coverage, district_concentration, ndcg_at_k, reciprocal_rank
 from matcher.recommender import Match, Recommender
@@ -61,8 +62,7 @@ def dev_bench(encoder: Encoder) -> _DevBench | None:
 
 def _top(recommender: Recommender, firm: EnterpriseRecord, kind: ItemKind, weights: Weights) -> list[Match]:
     """A firm's top results of one kind under some weights."""
-    match = recommender.match_buildings if kind == "buildings" else recommender.match_scenarios
-    return match(firm, TOP, weights=weights).results
+    return recommender.match(for_firm(kind), firm, TOP, weights=weights).results
 
 
 def _changes(old: list[str], new: list[str]) -> dict[str, Any]:

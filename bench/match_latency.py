@@ -31,6 +31,7 @@ import numpy as np
 import results
 
 from demo.generate import generate_buildings, generate_enterprises, generate_scenarios
+from matcher.directions import DIRECTIONS
 from matcher.recommender import Recommender
 from models.records import BuildingRecord, CatalogueRecord, EnterpriseRecord, RecordKind, ScenarioRecord
 
@@ -154,13 +155,13 @@ def measure(size: int) -> list[str]:
     firm_table = recommender.tables["enterprises"]
     query_vectors = [firm_table.vectors[firm_table.row_of[firm.id]] for firm in queries]
     lines = []
-    for kind in ("buildings", "scenarios"):
-        match = recommender.match_buildings if kind == "buildings" else recommender.match_scenarios
+    for direction in (DIRECTIONS["firm_buildings"], DIRECTIONS["firm_scenarios"]):
+        kind = direction.result
         vectors = recommender.tables[kind].vectors
         latency, floor = [], []
         for i in range(-WARM_UP, QUERIES):
             floor_ms = _wall_and_cpu_ms(lambda: _floor(vectors, query_vectors[i]))  # noqa: B023
-            match_ms = _wall_and_cpu_ms(lambda: match(queries[i], K))  # noqa: B023
+            match_ms = _wall_and_cpu_ms(lambda: recommender.match(direction, queries[i], K))  # noqa: B023
             if i >= 0:
                 floor.append(floor_ms)
                 latency.append(match_ms)

@@ -17,6 +17,7 @@ from typing import Literal
 import numpy as np
 
 from matcher.devset import REFERENCE_DATE, DevSet, load_devset, relevance, violates_hard_constraints
+from matcher.directions import for_firm
 from matcher.encoder import DEFAULT_MODEL_DIR, CachedEncoder, Encoder, MemoryVectorStore, SentenceEncoder
 from matcher.recommender import Recommender
 from matcher.weights import Weights
@@ -132,8 +133,7 @@ def _full_ranker(recommender: Recommender, kind: ItemKind, weights: Weights) -> 
     """Rank with the full scorer (constraints, factors, weights, spread)."""
 
     def rank(firm: EnterpriseRecord) -> list[str]:
-        match = recommender.match_buildings if kind == "buildings" else recommender.match_scenarios
-        return [result.id for result in match(firm, K, weights=weights).results]
+        return [result.id for result in recommender.match(for_firm(kind), firm, K, weights=weights).results]
 
     return rank
 

@@ -1,4 +1,4 @@
-"""Short Chinese reasons a person can check against the records (2–5 per result)."""
+"""Short Chinese reasons a person can check against the records (2–5 per result), one maker per factor."""
 
 from __future__ import annotations
 
@@ -6,20 +6,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from models.enums import FitOut, Industry, Origin
+from models.enums import Amenity, FitOut, Industry
+from models.incentives import IncentiveStanding, incentive_standing
 from models.records import BuildingRecord, EnterpriseRecord, ScenarioRecord
 
-AMENITY_LABELS = {
-    "incubator": "孵化器",
-    "canteen": "食堂",
-    "talent_apartment": "人才公寓",
-    "metro": "地铁",
-    "parking": "停车场",
-    "gym": "健身房",
-    "meeting_center": "会议中心",
-    "data_center": "数据机房",
-    "shuttle_bus": "通勤班车",
-}
 MIN_REASONS, MAX_REASONS = 2, 5
 NOTABLE = 0.01
 """Contributions below this are not worth a reason of their own."""
@@ -27,9 +17,10 @@ NOTABLE = 0.01
 
 @dataclass(frozen=True)
 class PairFacts:
-    """What the reasons of one firm–item pair may cite."""
+    """What the reasons of one firm–offer pair may cite (the offer: a building or a scenario)."""
 
     firm: EnterpriseRecord
+    offer: BuildingRecord | ScenarioRecord
     factors: Mapping[str, float]
     contributions: Mapping[str, float]
     shared_industry: str | None
@@ -38,8 +29,28 @@ class PairFacts:
     """Words in the texts that show the shared industry."""
     dense_similarity: float
     cluster_peers: int
-    """Buildings in the item's district that gather the shared industry."""
+    """Buildings in the offer's district that gather the shared industry."""
     today: date
+
+    @property
+    def building(self) -> BuildingRecord:
+        """The offer, for the factors only buildings have."""
+        assert isinstance(self.offer, BuildingRecord)
+        return self.offer
+
+    @property
+    def scenario(self) -> ScenarioRecord:
+        """The offer, for the factors only scenarios have."""
+        assert isinstance(self.offer, ScenarioRecord)
+        return self.offer
+
+    def wording(self, building: str, scenario: str) -> str:
+        """The words that name the offer's side of a reason."""
+        return building if isinstance(self.offer, BuildingRecord) else scenario
+
+
+Reason = Callable[[PairFacts], str | None]
+"""A factor's reason maker: one sentence, or None when there is nothing to say."""
 
 
 def _label(code: str | None) -> str:
@@ -47,125 +58,124 @@ def _label(code: str | None) -> str:
     return Industry.parse(code).label if code else ""
 
 
-def _area_need(firm: EnterpriseRecord) -> float | None:
-    """The firm's stated area need."""
-    return firm.required_area_m2
-
-
-def _industry_reason(facts: PairFacts, what: str) -> str | None:
+def industry_reason(facts: PairFacts) -> str | None:
     """Shared industry, with the words that show it."""
     if not facts.shared_industry:
         return None
     label = _label(facts.shared_industry)
     words = [word for word in facts.evidence if word != label][:3]
     proof = f"（依据：{'、'.join(words)}）" if words else ""
-    return f"产业契合：{what}{label}，与企业主业一致{proof}"
+    return f"产业契合：{facts.wording('楼宇重点引进', '场景需要')}{label}，与企业主业一致{proof}"
 
 
-def _semantic_reason(facts: PairFacts, what: str) -> str:
+def semantic_reason(facts: PairFacts) -> str:
     """How close the two texts are, on the 0..1 scale the score uses (raw cosine in brackets)."""
     return (
-        f"内容相近：{what}与企业简介的语义匹配得分 {facts.factors.get('semantic', 0.0):.2f}"
-        f"（满分 1，向量余弦 {facts.dense_similarity:.2f}）"
+        f"内容相近：{facts.wording('楼宇介绍', '场景描述')}与企业简介的语义匹配得分 "
+        f"{facts.factors.get('semantic', 0.0):.2f}（满分 1，向量余弦 {facts.dense_similarity:.2f}）"
     )
 
 
-def building_reasons(building: BuildingRecord, facts: PairFacts) -> list[str]:
-    """Reasons for a firm–building pair, most important first."""
-    firm = facts.firm
-    need = _area_need(firm)
+def district_reason(facts: PairFacts) -> str | None:
+    """In one of the firm's preferred districts; a scenario without a district is city-level."""
+    district = facts.offer.district
+    if district is None:
+        return "市级场景，不限区域"
+    return f"位于意向区域：{district}" if district in facts.firm.preferred_districts else None
+
+
+def area_reason(facts: PairFacts) -> str:
+    """The firm's need against the vacant area (and the smallest unit)."""
+    building, need = facts.building, facts.firm.required_area_m2
     area = (
         f"面积匹配：需求 {need:,.0f}㎡，可租 {building.vacant_area_m2:,.0f}㎡"
         if need
-        else (f"可租面积 {building.vacant_area_m2:,.0f}㎡")
+        else f"可租面积 {building.vacant_area_m2:,.0f}㎡"
     )
     if building.min_unit_m2:
         area += f"（最小分割 {building.min_unit_m2:,.0f}㎡）"
+    return area
+
+
+def rent_reason(facts: PairFacts) -> str:
+    """The rent against the firm's ceiling, and the monthly rent of the area it needs."""
+    building, firm = facts.building, facts.firm
     if firm.max_rent_yuan_m2_month is not None:
         rent = f"租金 {building.rent_yuan_m2_month:g} 元/㎡·月，不高于上限 {firm.max_rent_yuan_m2_month:g} 元"
     else:
         rent = f"租金 {building.rent_yuan_m2_month:g} 元/㎡·月"
-    if need:
+    if need := firm.required_area_m2:
         leased = max(need, building.min_unit_m2 or 0)
         rent += f"，月租约 {building.rent_yuan_m2_month * leased / 10_000:.1f} 万元"
-    amenities = [AMENITY_LABELS[name] for name in building.amenities if name in AMENITY_LABELS]
-    makers: dict[str, Callable[[], str | None]] = {
-        "industry": lambda: _industry_reason(facts, "楼宇重点引进"),
-        "semantic": lambda: _semantic_reason(facts, "楼宇介绍"),
-        "district": lambda: (
-            f"位于意向区域：{building.district}" if building.district in firm.preferred_districts else None
-        ),
-        "area": lambda: area,
-        "rent": lambda: rent,
-        "fit_out": lambda: (
-            "拎包入住：装修完成，可立即入驻"
-            if building.fit_out == FitOut.move_in_ready
-            else f"装修状态：{building.fit_out.label}"
-        ),
-        "amenities": lambda: f"配套：{'、'.join(amenities)}" if amenities else None,
-        "cluster": lambda: (
-            (
-                f"产业集聚：{building.district}有 {facts.cluster_peers} 栋楼宇重点引进"
-                f"{_label(facts.shared_industry)}"
-            )
-            if facts.cluster_peers and facts.shared_industry
-            else None
-        ),
-        "incentives": lambda: _incentive_reason(firm, building),
-    }
-    return _pick(makers, facts, fallbacks=("area", "rent", "fit_out"))
+    return rent
 
 
-def _incentive_reason(firm: EnterpriseRecord, building: BuildingRecord) -> str | None:
-    """The building's support for new entrants, or why this firm does not get it."""
-    if not building.incentives:
+def fit_out_reason(facts: PairFacts) -> str:
+    """How far the building is fitted out."""
+    fit_out = facts.building.fit_out
+    if fit_out == FitOut.move_in_ready:
+        return "拎包入住：装修完成，可立即入驻"
+    return f"装修状态：{fit_out.label}"
+
+
+def amenities_reason(facts: PairFacts) -> str | None:
+    """The known amenities the building offers."""
+    labels = [amenity.label for amenity in Amenity.among(facts.building.amenities)]
+    return f"配套：{'、'.join(labels)}" if labels else None
+
+
+def cluster_reason(facts: PairFacts) -> str | None:
+    """How many buildings of the district gather the shared industry."""
+    if not (facts.cluster_peers and facts.shared_industry):
         return None
-    if firm.origin == Origin.in_city_relocation:
+    return (
+        f"产业集聚：{facts.building.district}有 {facts.cluster_peers} 栋楼宇重点引进"
+        f"{_label(facts.shared_industry)}"
+    )
+
+
+def incentives_reason(facts: PairFacts) -> str | None:
+    """The building's support for new entrants, or why this firm does not get it."""
+    incentives = facts.building.incentives
+    if not incentives:
+        return None
+    if incentive_standing(facts.firm.origin) == IncentiveStanding.ineligible:
         return "入驻政策：市内迁移企业不享受新入驻企业支持政策"
-    text = building.incentives if len(building.incentives) <= 40 else building.incentives[:40] + "…"
+    text = incentives if len(incentives) <= 40 else incentives[:40] + "…"
     return f"可享入驻政策：{text}"
 
 
-def scenario_reasons(scenario: ScenarioRecord, facts: PairFacts) -> list[str]:
-    """Reasons for a firm–scenario pair, most important first."""
-    firm = facts.firm
+def budget_reason(facts: PairFacts) -> str:
+    """The scenario's budget, and the firm's size to judge it by."""
+    scenario, firm = facts.scenario, facts.firm
     budget = f"预算 {scenario.budget_wan_yuan:g} 万元" if scenario.budget_wan_yuan else "预算未公布"
     if firm.headcount:
         budget += f"，企业现有 {firm.headcount} 人"
-    deadline = None
-    if scenario.deadline:
-        days = (scenario.deadline - facts.today).days
-        deadline = f"截止日期 {scenario.deadline.isoformat()}，还剩 {days} 天"
-    makers: dict[str, Callable[[], str | None]] = {
-        "industry": lambda: _industry_reason(facts, "场景需要"),
-        "semantic": lambda: _semantic_reason(facts, "场景描述"),
-        "district": lambda: (
-            (f"位于意向区域：{scenario.district}" if scenario.district in firm.preferred_districts else None)
-            if scenario.district
-            else "市级场景，不限区域"
-        ),
-        "budget": lambda: budget,
-        "urgency": lambda: deadline,
-    }
-    return _pick(makers, facts, fallbacks=("budget", "urgency", "semantic"))
+    return budget
 
 
-def _pick(
-    makers: Mapping[str, Callable[[], str | None]], facts: PairFacts, fallbacks: tuple[str, ...]
-) -> list[str]:
-    """Reasons of the factors contributing most (2–5), topped up with plain facts."""
+def urgency_reason(facts: PairFacts) -> str | None:
+    """The deadline and the days left."""
+    deadline = facts.scenario.deadline
+    if not deadline:
+        return None
+    return f"截止日期 {deadline.isoformat()}，还剩 {(deadline - facts.today).days} 天"
+
+
+def reasons(facts: PairFacts, makers: Mapping[str, Reason], fallbacks: tuple[str, ...]) -> list[str]:
+    """Reasons of the factors contributing most (2–5; ties in the makers' order), topped up by `fallbacks`."""
     ranked = sorted(makers, key=lambda name: -facts.contributions.get(name, 0.0))
-    reasons: list[str] = []
+    found: list[str] = []
     for name in ranked:
-        if facts.contributions.get(name, 0.0) < NOTABLE or len(reasons) == MAX_REASONS:
+        if facts.contributions.get(name, 0.0) < NOTABLE or len(found) == MAX_REASONS:
             continue
-        reason = makers[name]()
-        if reason and reason not in reasons:
-            reasons.append(reason)
+        reason = makers[name](facts)
+        if reason and reason not in found:
+            found.append(reason)
     for name in fallbacks:
-        if len(reasons) >= MIN_REASONS:
+        if len(found) >= MIN_REASONS:
             break
-        reason = makers[name]()
-        if reason and reason not in reasons:
-            reasons.append(reason)
-    return reasons
+        reason = makers[name](facts)
+        if reason and reason not in found:
+            found.append(reason)
+    return found

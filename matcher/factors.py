@@ -5,8 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from matcher.constraints import Columns
-from matcher.tables import NO_DISTRICT, SIZE_FIT_EXPONENT
 
+NO_DISTRICT = -1
+"""The district column's value for a city-level scenario (one without a district)."""
+SIZE_FIT_EXPONENT = 0.3
+"""How gently a building much larger than needed loses area fit: (need / vacant) ** exponent."""
 NEUTRAL = 0.5
 """The value of a factor the profile says nothing about (no preferred district, no area need)."""
 GENERALIST_INDUSTRY_FIT = 0.4
@@ -161,8 +164,8 @@ def cluster(
 
 
 def incentives(firm: Columns, building: Columns) -> np.ndarray:
-    """1 when the building offers new-entrant support and the firm qualifies (in-city relocations do not)."""
-    return (building["incentives"] & ~firm["in_city"]).astype(np.float64)
+    """1 when the building offers new-entrant support and the firm is not barred from it."""
+    return (building["incentives"] & ~firm["incentives_barred"]).astype(np.float64)
 
 
 def budget(firm: Columns, scenario: Columns) -> np.ndarray:

@@ -16,14 +16,16 @@ import numpy as np
 
 from matcher import explain, factors
 from matcher.constraints import Columns
+from matcher.directions import Direction
 from matcher.industry import INDUSTRY_CODES, IndustryGuess, infer_industries
 from matcher.lexical import LexicalQuery, Lexicon
+from matcher.registry import Pair, registered
 from matcher.scorer import MatchScorer
 from matcher.spread import pick
 from matcher.store import ItemTable
 from matcher.tables import DISTRICT_ROW
 from matcher.text import record_text
-from matcher.weights import BUILDING_FACTORS, SCENARIO_FACTORS, Weights
+from matcher.weights import Weights
 from models.records import BuildingRecord, CatalogueRecord, EnterpriseRecord, RecordKind, ScenarioRecord
 
 KIND_NOUNS = {"buildings": "楼宇", "enterprises": "企业", "scenarios": "应用场景"}
@@ -31,7 +33,7 @@ KIND_NOUNS = {"buildings": "楼宇", "enterprises": "企业", "scenarios": "应�
 
 @dataclass(frozen=True)
 class Match:
-    """One recommended item: its score, each factor's contribution (adding up to it) and reasons."""
+    """One recommended item: its score, each factor's contribution (adding up to it), reasons and record."""
 
     id: str
     name: str
@@ -40,6 +42,8 @@ class Match:
     components: dict[str, float]
     reasons: list[str]
     district: str | None
+    record: CatalogueRecord = field(repr=False)
+    """The item as matched, for pages that show more of it."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,8 @@ class MatchResult:
     eligible: int
     excluded: dict[str, int] = field(default_factory=dict)
     note: str | None = None
+    industries: tuple[IndustryGuess, ...] = ()
+    """The query's industries (declared, then inferred) with the words that show them."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,18 +86,15 @@ class Query:
 
 @dataclass(frozen=True, eq=False)
 class Request:
-    """What is asked of one table: its kind, the pairs' constraint masks, k, weights, filter and day."""
+    """What is asked of one table: the direction, the pairs' constraint masks, k, weights, filter and day."""
 
-    kind: RecordKind
+    direction: Direction
     violations: dict[str, np.ndarray]
     """Constraint name → [n] or [1] bool: which pairs break it."""
-    constraint_names: Mapping[str, str]
     k: int
     weights: Weights
     districts: Sequence[str]
     today: date
-    counterpart: RecordKind | None = None
-    """For firms as results: the kind of the query (buildings or scenarios)."""
 
 
 DENSE_SCANS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dense-scan")
@@ -112,7 +115,8 @@ def _live(table: ItemTable) -> np.ndarray | None:
 
 def rank(snapshot: Snapshot, query: Query, request: Request) -> MatchResult:
     """Filter by the constraints, score by the factors, spread across districts, explain the top k."""
-    table = snapshot.tables[request.kind]
+    direction = request.direction
+    table = snapshot.tables[direction.result]
     dense_scan = DENSE_SCANS.submit(_dense_scan, table, query.vector)
     lexical = table.lexical.similarities(query.lexical)
     ok = table.alive.copy()
@@ -128,12 +132,11 @@ def rank(snapshot: Snapshot, query: Query, request: Request) -> MatchResult:
     calibrated_lexical = factors.calibrate(lexical, _live(table))
     dense, calibrated_dense = dense_scan.result()
     semantic = factors.semantic(calibrated_dense, calibrated_lexical, request.weights.lexical_blend)
-    values = {"semantic": semantic, **others}
+    values = {name: semantic if name == "semantic" else others[name] for name in direction.pairing.factors}
     scorer = _scorer(request.weights)
     score = scorer.score(values)
-    spreading = request.kind in ("buildings", "scenarios")
-    strength = request.weights.spread if spreading else 0.0
-    districts = table.columns["district"] if spreading else np.zeros(table.size, dtype=np.int64)
+    strength = request.weights.spread if direction.spread else 0.0
+    districts = table.columns["district"] if direction.spread else np.zeros(table.size, dtype=np.int64)
     groups = table.district_groups if strength > 0 else (np.arange(table.size),)
     rows, penalties = pick(
         score,
@@ -156,7 +159,7 @@ def rank(snapshot: Snapshot, query: Query, request: Request) -> MatchResult:
             float(score[row] - penalty),
             {name: float(values[place - 1]) for name, values in contributions.items()},
             {name: float(values[place - 1]) for name, values in picked.items()},
-            float(penalty) if spreading else None,
+            float(penalty) if direction.spread else None,
             float(dense[row]),
         )
         for place, (row, penalty) in enumerate(zip(rows.tolist(), penalties.tolist(), strict=True), start=1)
@@ -168,6 +171,7 @@ def rank(snapshot: Snapshot, query: Query, request: Request) -> MatchResult:
         found,
         excluded,
         _shortfall_note(len(results), request, excluded),
+        industries_of(query.record),
     )
 
 
@@ -175,31 +179,21 @@ def _pair_factors(
     snapshot: Snapshot, query: Query, table: ItemTable, request: Request
 ) -> dict[str, np.ndarray]:
     """Every soft factor but the semantic one of the pairs (query, row), each 0..1: [n] (or broadcastable)."""
-    items = table.columns
-    kind, counterpart = request.kind, request.counterpart
-    industry = factors.industry(query.industries, table.industries, table.industry_best)
-    if kind == "buildings" or counterpart == "buildings":
-        firm, building = (query.columns, items) if kind == "buildings" else (items, query.columns)
-        firm_industries = query.industries if kind == "buildings" else table.industries
-        values = {
-            "industry": industry,
-            "district": factors.district(firm["preferred"], building["district"]),
-            "area": factors.area(firm, building),
-            "rent": factors.rent(firm, building),
-            "fit_out": factors.fit_out(firm, building),
-            "amenities": factors.amenities(firm, building),
-            "cluster": factors.cluster(firm_industries, building["district"], snapshot.district_shares),
-            "incentives": factors.incentives(firm, building),
-        }
-        return {name: values[name] for name in BUILDING_FACTORS if name != "semantic"}
-    firm, scenario = (query.columns, items) if kind == "scenarios" else (items, query.columns)
-    values = {
-        "industry": industry,
-        "district": factors.district(firm["preferred"], scenario["district"]),
-        "budget": factors.budget(firm, scenario),
-        "urgency": factors.urgency(scenario, request.today.toordinal()),
-    }
-    return {name: values[name] for name in SCENARIO_FACTORS if name != "semantic"}
+    direction = request.direction
+    firm, offer = direction.sides(query.columns, table.columns)
+    firm_industries, _ = direction.sides(query.industries, table.industries)
+    pair = Pair(
+        firm,
+        offer,
+        query.industries,
+        table.industries,
+        table.industry_best,
+        firm_industries,
+        snapshot.district_shares,
+        request.today.toordinal(),
+    )
+    factors_of_pair = registered(direction.pairing.offer).items()
+    return {name: factor.score(pair) for name, factor in factors_of_pair if factor.score is not None}
 
 
 def _match(
@@ -217,19 +211,18 @@ def _match(
     """One result with its reasons."""
     if penalty is not None:
         contributions = {**contributions, "spread": -penalty}
-    firm = query.record if request.kind != "enterprises" else item
-    other = item if request.kind != "enterprises" else query.record
-    shared, evidence = _shared_industry(firm, other)
+    pairing = request.direction.pairing
+    firm, offer = request.direction.sides(query.record, item)
+    shared, evidence = _shared_industry(firm, offer)
     peers = 0
-    if shared and isinstance(other, BuildingRecord):
-        peers = int(snapshot.district_peers[DISTRICT_ROW[other.district], INDUSTRY_CODES.index(shared)])
+    if shared and isinstance(offer, BuildingRecord):
+        peers = int(snapshot.district_peers[DISTRICT_ROW[offer.district], INDUSTRY_CODES.index(shared)])
     assert isinstance(firm, EnterpriseRecord)
-    facts = explain.PairFacts(firm, values, contributions, shared, evidence, dense, peers, request.today)
-    if isinstance(other, BuildingRecord):
-        reasons = explain.building_reasons(other, facts)
-    else:
-        assert isinstance(other, ScenarioRecord)
-        reasons = explain.scenario_reasons(other, facts)
+    assert isinstance(offer, BuildingRecord | ScenarioRecord)
+    today = request.today
+    facts = explain.PairFacts(firm, offer, values, contributions, shared, evidence, dense, peers, today)
+    makers = {name: factor.reason for name, factor in registered(pairing.offer).items()}
+    reasons = explain.reasons(facts, makers, pairing.fallbacks)
     name = getattr(item, "name", None) or getattr(item, "title", "")
     item_district = getattr(item, "district", None)
     return Match(
@@ -240,6 +233,7 @@ def _match(
         contributions,
         reasons,
         str(item_district) if item_district else None,
+        item,
     )
 
 
@@ -261,6 +255,11 @@ def _guesses(text: str, codes: tuple[str, ...]) -> dict[str, IndustryGuess]:
     return {guess.code: guess for guess in infer_industries(text, codes)}
 
 
+def industries_of(record: CatalogueRecord) -> tuple[IndustryGuess, ...]:
+    """A record's industries, declared first, then inferred from its text, with the words that show them."""
+    return tuple(_guesses(record_text(record), tuple(declared(record))).values())
+
+
 def _shared_industry(firm: CatalogueRecord, other: CatalogueRecord) -> tuple[str | None, tuple[str, ...]]:
     """The industry both sides show most strongly, with the words that show it."""
     firm_guesses = _guesses(record_text(firm), tuple(declared(firm)))
@@ -280,7 +279,7 @@ def _shortfall_note(found: int, request: Request, excluded: Mapping[str, int]) -
     """Say so when fewer than k results survive, and what excluded the others."""
     if found >= request.k:
         return None
-    names = request.constraint_names
+    names = request.direction.pairing.constraints
     causes = "；".join(f"{names[name]}：{count} 个" for name, count in excluded.items() if count)
-    note = f"仅有 {found} 个{KIND_NOUNS[request.kind]}满足全部硬性条件，未凑满 {request.k} 个"
+    note = f"仅有 {found} 个{KIND_NOUNS[request.direction.result]}满足全部硬性条件，未凑满 {request.k} 个"
     return f"{note}（已排除 — {causes}）" if causes else note

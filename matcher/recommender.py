@@ -1,4 +1,4 @@
-"""The recommender: hard constraints, soft factors, weights, spread and reasons, in four directions."""
+"""The recommender: hard constraints, soft factors, weights, spread and reasons, in every direction."""
 
 from __future__ import annotations
 
@@ -9,21 +9,16 @@ from datetime import date
 import numpy as np
 from scipy import sparse
 
-from matcher.constraints import (
-    BUILDING_CONSTRAINTS,
-    SCENARIO_CONSTRAINTS,
-    building_violations,
-    scenario_violations,
-)
+from matcher.directions import Direction
 from matcher.encoder import Encoder, encode_query
 from matcher.industry import INDUSTRY_CODES, industry_matrix
 from matcher.lexical import Vocabulary
-from matcher.ranking import Match, MatchResult, Query, Request, Snapshot, declared, rank
+from matcher.ranking import Match, MatchResult, Query, Request, Snapshot, declared, industries_of, rank
 from matcher.store import ItemTable, NewRows, TableStore
 from matcher.tables import DISTRICTS, columns_of
 from matcher.text import record_text
 from matcher.weights import Weights
-from models.records import BuildingRecord, CatalogueRecord, EnterpriseRecord, RecordKind, ScenarioRecord
+from models.records import CatalogueRecord, EnterpriseRecord, RecordKind
 
 __all__ = ["KINDS", "Match", "MatchResult", "Recommender"]
 
@@ -217,80 +212,30 @@ class Recommender:
         """A stored record by id (KeyError when unknown)."""
         return self.records[kind][record_id]
 
-    # ---- the four directions -------------------------------------------------------------------
-
-    def match_buildings(
+    def match(
         self,
-        firm: EnterpriseRecord,
+        direction: Direction,
+        record: CatalogueRecord,
         k: int = 10,
         *,
         weights: Weights | None = None,
         districts: Sequence[str] = (),
     ) -> MatchResult:
-        """The best buildings for a firm (stored or ad hoc)."""
-        snapshot = self._snapshot
-        query = self._query(snapshot, "enterprises", firm)
-        violations = building_violations(query.columns, snapshot.tables["buildings"].columns)
-        request = Request(
-            "buildings",
-            violations,
-            BUILDING_CONSTRAINTS,
-            k,
-            weights or self.weights,
-            districts,
-            self._today(),
-        )
-        return rank(snapshot, query, request)
+        """The best `k` records of `direction.result` for a record (stored or ad hoc) of `direction.query`.
 
-    def match_scenarios(
-        self,
-        firm: EnterpriseRecord,
-        k: int = 10,
-        *,
-        weights: Weights | None = None,
-        districts: Sequence[str] = (),
-    ) -> MatchResult:
-        """The best open scenarios for a firm (stored or ad hoc)."""
+        `districts` keeps only results in those districts (directions whose results have one).
+        """
         snapshot = self._snapshot
-        query = self._query(snapshot, "enterprises", firm)
+        query = self._query(snapshot, direction.query, record)
         today = self._today()
-        violations = scenario_violations(snapshot.tables["scenarios"].columns, today.toordinal())
-        request = Request(
-            "scenarios", violations, SCENARIO_CONSTRAINTS, k, weights or self.weights, districts, today
-        )
-        return rank(snapshot, query, request)
-
-    def match_enterprises_for_building(
-        self, building: BuildingRecord, k: int = 10, *, weights: Weights | None = None
-    ) -> MatchResult:
-        """The firms in the lead pool that fit a building (or a vacant floor given ad hoc)."""
-        snapshot = self._snapshot
-        query = self._query(snapshot, "buildings", building)
-        violations = building_violations(snapshot.tables["enterprises"].columns, query.columns)
-        request = Request(
-            "enterprises",
-            violations,
-            BUILDING_CONSTRAINTS,
-            k,
-            weights or self.weights,
-            (),
-            self._today(),
-            counterpart="buildings",
-        )
-        return rank(snapshot, query, request)
-
-    def match_enterprises_for_scenario(
-        self, scenario: ScenarioRecord, k: int = 10, *, weights: Weights | None = None
-    ) -> MatchResult:
-        """The firms that could take on a scenario; none when the scenario is not open."""
-        snapshot = self._snapshot
-        query = self._query(snapshot, "scenarios", scenario)
-        today = self._today()
-        closed = scenario_violations(query.columns, today.toordinal())
-        broken = [SCENARIO_CONSTRAINTS[name] for name, mask in closed.items() if mask.any()]
-        if broken:
-            return MatchResult([], k, 0, note=f"该场景不可推荐：{'；'.join(broken)}")
-        request = Request(
-            "enterprises", {}, {}, k, weights or self.weights, (), today, counterpart="scenarios"
-        )
+        firm, offer = direction.sides(query.columns, snapshot.tables[direction.result].columns)
+        violations = direction.pairing.violations(firm, offer, today.toordinal())
+        if direction.refusal is not None:
+            names = direction.pairing.constraints
+            broken = [names[name] for name, mask in violations.items() if mask.any()]
+            if broken:
+                note = f"{direction.refusal}：{'；'.join(broken)}"
+                return MatchResult([], k, 0, note=note, industries=industries_of(record))
+            violations = {}
+        request = Request(direction, violations, k, weights or self.weights, districts, today)
         return rank(snapshot, query, request)

@@ -4,19 +4,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-BUILDING_FACTORS = (
-    "semantic",
-    "industry",
-    "district",
-    "area",
-    "rent",
-    "fit_out",
-    "amenities",
-    "cluster",
-    "incentives",
-)
-SCENARIO_FACTORS = ("semantic", "industry", "district", "budget", "urgency")
-FIRM_FOR_SCENARIO_FACTORS = ("semantic", "industry", "district", "budget")
+from matcher.registry import factor_names
+
+BUILDING_FACTORS = factor_names("buildings")
+SCENARIO_FACTORS = factor_names("scenarios")
 
 
 def _weight(default: float, meaning: str) -> float:

@@ -1,164 +1,153 @@
-"""Matching endpoints: stored records in four directions, and ad-hoc firm profiles."""
+"""Matching endpoints, one table: stored records in four directions, and ad-hoc firm profiles."""
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
-from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 
-from api.deps import OPTIONAL_LOGIN, MaybeUser, StaffUser, StateDep, WeightsDep
+from api.deps import OPTIONAL_LOGIN, MaybeUser, SessionDep, StaffUser, StateDep
 from api.schemas import EnterpriseCreate, MatchAnswer, RecordIdPath, error_responses
-from api.state import AppState, WeightsInUse
-from matcher.recommender import MatchResult
+from api.services import matching
+from api.state import AppState
+from matcher.directions import DIRECTIONS, Direction
 from models.enums import District
-from models.records import RecordKind
+from models.user import User
 
 router = APIRouter(prefix="/api/v1", tags=["matching"])
-MAX_K = 50
-K = Annotated[int, Query(ge=1, le=MAX_K, description=f"返回条数（最多 {MAX_K}）")]
+K = Annotated[int, Query(ge=1, le=matching.MAX_K, description=f"返回条数（最多 {matching.MAX_K}）")]
 Districts = Annotated[list[District] | None, Query(description="只看这些区（硬性筛选）")]
 
 
-def match_answer(result: MatchResult, weights_version: int) -> dict[str, Any]:
-    """The SPEC answer shape, naming the weights version used."""
-    return {
-        "results": [vars(match) for match in result.results],
-        "requested": result.requested,
-        "eligible": result.eligible,
-        "excluded": result.excluded,
-        "note": result.note,
-        "weights_version": weights_version,
-    }
+@dataclass(frozen=True)
+class Endpoint:
+    """One matching operation: where it is, what it ranks, where its query comes from and who may ask."""
+
+    path: str
+    direction: Direction
+    description: str
+    ad_hoc: bool = False
+    """Whether the query is the request body, a firm profile not stored (else the record in the path)."""
+    public: bool = False
+    """Whether anyone may ask (for their own profile); otherwise staff only."""
+    summary: str | None = None
+    """The operation's summary, when not the direction's title."""
+
+    @property
+    def name(self) -> str:
+        """The operation's name, which its OpenAPI operationId starts with."""
+        return f"adhoc_{self.direction.result}" if self.ad_hoc else self.direction.name
 
 
-def _answer(used: WeightsInUse, result: MatchResult) -> dict[str, Any]:
-    """The answer naming the weights version it was scored with."""
-    return match_answer(result, used.version)
-
-
-def _stored(state: AppState, kind: RecordKind, record_id: str) -> Any:
-    """A record the recommender holds; 404 when unknown."""
-    try:
-        return state.recommender.stored(kind, record_id)
-    except KeyError:
-        noun = {"buildings": "楼宇", "enterprises": "企业", "scenarios": "应用场景"}[kind]
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"{noun}「{record_id}」不存在") from None
-
-
-def _districts(values: list[District] | None) -> list[str]:
-    """District filter values as strings."""
-    return [district.value for district in values or []]
-
-
-@router.get(
-    "/enterprises/{record_id}/matches/buildings",
-    response_model=MatchAnswer,
-    summary="为企业找楼",
-    responses=error_responses(401, 404, 422),
+ENDPOINTS = (
+    Endpoint(
+        "/enterprises/{record_id}/matches/buildings",
+        DIRECTIONS["firm_buildings"],
+        "The best buildings for a stored firm.",
+    ),
+    Endpoint(
+        "/enterprises/{record_id}/matches/scenarios",
+        DIRECTIONS["firm_scenarios"],
+        "The best open scenarios for a stored firm.",
+    ),
+    Endpoint(
+        "/buildings/{record_id}/matches/enterprises",
+        DIRECTIONS["building_firms"],
+        "The firms in the lead pool that fit a stored building.",
+    ),
+    Endpoint(
+        "/scenarios/{record_id}/matches/enterprises",
+        DIRECTIONS["scenario_firms"],
+        "The firms that could take on a stored scenario.",
+    ),
+    Endpoint(
+        "/match/buildings",
+        DIRECTIONS["firm_buildings"],
+        "Buildings for a prospective firm that is not stored; its text is encoded off the event loop.",
+        ad_hoc=True,
+        summary="为临时企业画像找楼（不保存）",
+    ),
+    Endpoint(
+        "/match/scenarios",
+        DIRECTIONS["firm_scenarios"],
+        "Open scenarios for a profile that is not stored; anyone may ask for their own profile.",
+        ad_hoc=True,
+        public=True,
+        summary="为企业画像推荐场景（匿名可用，不保存）",
+    ),
 )
-def firm_buildings(
-    record_id: RecordIdPath,
-    state: StateDep,
-    used: WeightsDep,
-    user: StaffUser,
-    k: K = 10,
-    district: Districts = None,
-) -> Any:
-    """The best buildings for a stored firm."""
-    firm = _stored(state, "enterprises", record_id)
-    return _answer(
-        used, state.recommender.match_buildings(firm, k, weights=used.weights, districts=_districts(district))
-    )
 
 
-@router.get(
-    "/enterprises/{record_id}/matches/scenarios",
-    response_model=MatchAnswer,
-    summary="为企业推荐场景",
-    responses=error_responses(401, 404, 422),
-)
-def firm_scenarios(
-    record_id: RecordIdPath,
-    state: StateDep,
-    used: WeightsDep,
-    user: StaffUser,
-    k: K = 10,
-    district: Districts = None,
-) -> Any:
-    """The best open scenarios for a stored firm."""
-    firm = _stored(state, "enterprises", record_id)
-    return _answer(
-        used, state.recommender.match_scenarios(firm, k, weights=used.weights, districts=_districts(district))
-    )
+def _signature(endpoint: Endpoint) -> inspect.Signature:
+    """The parameters FastAPI reads: the query (path id or body), dependencies, k and the district filter."""
+
+    def parameter(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> inspect.Parameter:
+        return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+
+    query = parameter("body", EnterpriseCreate) if endpoint.ad_hoc else parameter("record_id", RecordIdPath)
+    found = [
+        query,
+        parameter("state", StateDep),
+        parameter("session", SessionDep),
+        parameter("user", MaybeUser if endpoint.public else StaffUser),
+        parameter("k", K, 10),
+    ]
+    if endpoint.direction.result != "enterprises":  # results with a district can be filtered by it
+        found.append(parameter("district", Districts, None))
+    return inspect.Signature(found)
 
 
-@router.get(
-    "/buildings/{record_id}/matches/enterprises",
-    response_model=MatchAnswer,
-    summary="为楼宇找企业",
-    responses=error_responses(401, 404, 422),
-)
-def building_firms(
-    record_id: RecordIdPath, state: StateDep, used: WeightsDep, user: StaffUser, k: K = 10
-) -> Any:
-    """The firms in the lead pool that fit a stored building."""
-    building = _stored(state, "buildings", record_id)
-    return _answer(used, state.recommender.match_enterprises_for_building(building, k, weights=used.weights))
+def _handler(endpoint: Endpoint) -> Callable[..., Any]:
+    """The function answering one endpoint (a plain `def`: FastAPI runs it on a worker thread)."""
+
+    def answer(
+        *,
+        state: AppState,
+        session: Session,
+        user: User | None,
+        k: int,
+        record_id: str | None = None,
+        body: EnterpriseCreate | None = None,
+        district: list[District] | None = None,
+    ) -> dict[str, Any]:
+        record = body if body is not None else record_id
+        assert record is not None
+        districts = [value.value for value in district or []]
+        try:
+            found = matching.match(
+                state=state,
+                session=session,
+                direction=endpoint.direction,
+                record=record,
+                k=k,
+                districts=districts,
+            )
+        except matching.UnknownRecord as exc:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+        return found.json()
+
+    vars(answer)["__signature__"] = _signature(endpoint)
+    return answer
 
 
-@router.get(
-    "/scenarios/{record_id}/matches/enterprises",
-    response_model=MatchAnswer,
-    summary="为场景找企业",
-    responses=error_responses(401, 404, 422),
-)
-def scenario_firms(
-    record_id: RecordIdPath, state: StateDep, used: WeightsDep, user: StaffUser, k: K = 10
-) -> Any:
-    """The firms that could take on a stored scenario."""
-    scenario = _stored(state, "scenarios", record_id)
-    return _answer(used, state.recommender.match_enterprises_for_scenario(scenario, k, weights=used.weights))
+def register(target: APIRouter, endpoints: tuple[Endpoint, ...]) -> None:
+    """Add each endpoint to a router, as a GET of a stored record or a POST of an ad-hoc profile."""
+    for endpoint in endpoints:
+        target.add_api_route(
+            endpoint.path,
+            _handler(endpoint),
+            methods=["POST" if endpoint.ad_hoc else "GET"],
+            name=endpoint.name,
+            summary=endpoint.summary or endpoint.direction.title,
+            description=endpoint.description,
+            response_model=MatchAnswer,
+            responses=error_responses(401, 422) if endpoint.ad_hoc else error_responses(401, 404, 422),
+            openapi_extra=OPTIONAL_LOGIN if endpoint.public else None,
+        )
 
 
-@router.post(
-    "/match/buildings",
-    response_model=MatchAnswer,
-    summary="为临时企业画像找楼（不保存）",
-    responses=error_responses(401, 422),
-)
-async def adhoc_buildings(
-    body: EnterpriseCreate,
-    state: StateDep,
-    used: WeightsDep,
-    user: StaffUser,
-    k: K = 10,
-    district: Districts = None,
-) -> Any:
-    """Buildings for a prospective firm that is not stored; its text is encoded off the event loop."""
-    result = await run_in_threadpool(
-        state.recommender.match_buildings, body, k, weights=used.weights, districts=_districts(district)
-    )
-    return _answer(used, result)
-
-
-@router.post(
-    "/match/scenarios",
-    response_model=MatchAnswer,
-    summary="为企业画像推荐场景（匿名可用，不保存）",
-    responses=error_responses(401, 422),
-    openapi_extra=OPTIONAL_LOGIN,
-)
-async def adhoc_scenarios(
-    body: EnterpriseCreate,
-    state: StateDep,
-    used: WeightsDep,
-    user: MaybeUser,
-    k: K = 10,
-    district: Districts = None,
-) -> Any:
-    """Open scenarios for a profile that is not stored; anyone may ask for their own profile."""
-    result = await run_in_threadpool(
-        state.recommender.match_scenarios, body, k, weights=used.weights, districts=_districts(district)
-    )
-    return _answer(used, result)
+register(router, ENDPOINTS)

@@ -16,6 +16,7 @@ from weakref import WeakKeyDictionary
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from matcher.directions import DIRECTIONS
 from matcher.evaluation import district_concentration
 from matcher.recommender import Recommender
 from matcher.weights import Weights
@@ -288,9 +289,9 @@ def sample_firms(recommender: Recommender, size: int = SAMPLE_FIRMS) -> list[Ent
 
 def measure_concentration(recommender: Recommender, weights: Weights) -> Concentration:
     """Recommend the top buildings to each sampled firm and count the districts they lie in."""
-    firms = sample_firms(recommender)
+    firms, direction = sample_firms(recommender), DIRECTIONS["firm_buildings"]
     lists = [
-        [match.district for match in recommender.match_buildings(firm, TOP, weights=weights).results]
+        [match.district for match in recommender.match(direction, firm, TOP, weights=weights).results]
         for firm in firms
     ]
     pooled = [district for districts in lists for district in districts]

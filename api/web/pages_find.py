@@ -13,17 +13,17 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from starlette.datastructures import QueryParams
 
-from api.deps import SessionDep, StateDep, WeightsDep
+from api.deps import SessionDep, StateDep
+from api.services import matching
 from api.state import AppState
 from api.web.district_map import MapMark, district_map
 from api.web.session import StaffPage
 from api.web.templating import render
-from matcher.explain import AMENITY_LABELS
-from matcher.industry import IndustryGuess, infer_industries
+from matcher.directions import DIRECTIONS
 from matcher.recommender import Match
-from matcher.text import record_text
 from matcher.weights import Weights
-from models.enums import District, Industry, Origin
+from models.enums import Amenity, District, Industry
+from models.incentives import IncentiveStanding, incentive_standing
 from models.records import BuildingRecord, EnterpriseRecord
 from models.row_errors import describe
 from models.shortlist import ShortlistItem
@@ -75,6 +75,14 @@ class Incentive:
     text: str
 
 
+INCENTIVE_WORDS = {
+    IncentiveStanding.eligible: ("good", "{origin}企业"),
+    IncentiveStanding.ineligible: ("bad", "市内迁移企业不享受新引进企业入驻政策"),
+    IncentiveStanding.unknown: ("warn", "企业来源未填写，确认不属于市内迁移后可享受"),
+}
+"""Each standing's tone and the words after its label."""
+
+
 @dataclass(frozen=True)
 class Component:
     """One factor's contribution to a score."""
@@ -114,11 +122,10 @@ def incentive(building: BuildingRecord, firm: EnterpriseRecord | None) -> Incent
         return None
     if firm is None:
         return Incentive("warn", "是否适用取决于企业来源：市内迁移企业不享受")
-    if firm.origin == Origin.in_city_relocation:
-        return Incentive("bad", "不适用：市内迁移企业不享受新引进企业入驻政策")
-    if firm.origin is None:
-        return Incentive("warn", "待核实：企业来源未填写，确认不属于市内迁移后可享受")
-    return Incentive("good", f"可享受：{firm.origin.label}企业")
+    standing = incentive_standing(firm.origin)
+    tone, words = INCENTIVE_WORDS[standing]
+    origin = firm.origin.label if firm.origin else ""
+    return Incentive(tone, f"{standing.label}：{words.format(origin=origin)}")
 
 
 def components(values: dict[str, float]) -> list[Component]:
@@ -133,7 +140,7 @@ def components(values: dict[str, float]) -> list[Component]:
 
 def amenity_labels(codes: Iterable[str]) -> list[str]:
     """Chinese names of a building's amenities (unknown ones as written)."""
-    return [AMENITY_LABELS.get(code, code) for code in codes]
+    return [Amenity.label_of(code) for code in codes]
 
 
 def _form_values(params: QueryParams) -> dict[str, Any]:
@@ -200,8 +207,8 @@ def parse_find(state: AppState, params: QueryParams) -> FirmQuery:
     firm_id = (params.get("firm") or "").strip()
     if firm_id:
         try:
-            stored = state.recommender.stored("enterprises", firm_id)
-        except KeyError:
+            stored = matching.stored(state=state, kind="enterprises", record_id=firm_id)
+        except matching.UnknownRecord:
             query.errors.append(f"企业：编号「{firm_id[:64]}」不在企业库中")
         else:
             assert isinstance(stored, EnterpriseRecord)
@@ -249,11 +256,6 @@ def search(records: Iterable[Any], text: str, fields: Sequence[str]) -> list[Any
     return found
 
 
-def industry_guesses(firm: EnterpriseRecord) -> list[IndustryGuess]:
-    """The industries the matcher sees in a firm: declared, then inferred from its text."""
-    return infer_industries(record_text(firm), [code.value for code in firm.industries])
-
-
 def industry_label(code: str) -> str:
     """Chinese name of an industry code."""
     return Industry.parse(code).label
@@ -287,10 +289,9 @@ class BuildingResult:
 
 
 @router.get("/find/buildings")
-def find_buildings(
-    request: Request, user: StaffPage, state: StateDep, session: SessionDep, used: WeightsDep
-) -> Response:
+def find_buildings(request: Request, user: StaffPage, state: StateDep, session: SessionDep) -> Response:
     """为企业找楼: the form, and for a stored or typed-in firm the ranked buildings with a map."""
+    matching.catch_up(state=state, session=session)  # a firm saved by another worker is found
     params = request.query_params
     query = parse_find(state, params)
     context: dict[str, Any] = {
@@ -305,11 +306,18 @@ def find_buildings(
     }
     firm = query.firm
     if firm is not None:
-        result = state.recommender.match_buildings(firm, query.k, weights=used.weights, districts=query.only)
+        result = matching.match(
+            state=state,
+            session=session,
+            direction=DIRECTIONS["firm_buildings"],
+            record=firm,
+            k=query.k,
+            districts=query.only,
+        ).result
         kept = _shortlisted(session, user.id, firm)
         results = []
         for match in result.results:
-            building = state.recommender.stored("buildings", match.id)
+            building = match.record
             assert isinstance(building, BuildingRecord)
             results.append(
                 BuildingResult(
@@ -325,7 +333,8 @@ def find_buildings(
         context |= {
             "result": result,
             "results": results,
-            "guesses": industry_guesses(firm),
+            "guesses": result.industries,
+            "standing": incentive_standing(firm.origin),
             "map": district_map(
                 marks, preferred=[d.value for d in firm.preferred_districts], only=query.only
             ),
@@ -343,6 +352,7 @@ class FirmResult:
     match: Match
     firm: EnterpriseRecord
     cost: Cost
+    standing: IncentiveStanding
     incentive: Incentive | None
     components: list[Component]
 
@@ -364,8 +374,9 @@ def _floor(building: BuildingRecord, raw: str, errors: list[str]) -> BuildingRec
 
 
 @router.get("/find/firms")
-def find_firms(request: Request, user: StaffPage, state: StateDep, used: WeightsDep) -> Response:
+def find_firms(request: Request, user: StaffPage, state: StateDep, session: SessionDep) -> Response:
     """为楼宇找企业: pick a building (optionally a vacant floor's area) and see the firms that fit it."""
+    matching.catch_up(state=state, session=session)  # a building saved by another worker is found
     params = request.query_params
     errors: list[str] = []
     form = {name: params.get(name, "") for name in ("q", "building", "area", "floor", "k")}
@@ -381,22 +392,31 @@ def find_firms(request: Request, user: StaffPage, state: StateDep, used: Weights
     building_id = form["building"].strip()
     if building_id:
         try:
-            stored = state.recommender.stored("buildings", building_id)
-        except KeyError:
+            stored = matching.stored(state=state, kind="buildings", record_id=building_id)
+        except matching.UnknownRecord:
             errors.append(f"楼宇：编号「{building_id[:64]}」不在楼宇库中")
         else:
             assert isinstance(stored, BuildingRecord)
             context["building"] = stored
             offered = _floor(stored, form["area"].strip(), errors) if form["area"].strip() else stored
             if not errors:
-                result = state.recommender.match_enterprises_for_building(offered, k, weights=used.weights)
+                result = matching.match(
+                    state=state, session=session, direction=DIRECTIONS["building_firms"], record=offered, k=k
+                ).result
                 firms = []
                 for match in result.results:
-                    firm = state.recommender.stored("enterprises", match.id)
+                    firm = match.record
                     assert isinstance(firm, EnterpriseRecord)
-                    cost = monthly_cost(offered, firm)
-                    standing = incentive(offered, firm)
-                    firms.append(FirmResult(match, firm, cost, standing, components(match.components)))
+                    firms.append(
+                        FirmResult(
+                            match,
+                            firm,
+                            monthly_cost(offered, firm),
+                            incentive_standing(firm.origin),
+                            incentive(offered, firm),
+                            components(match.components),
+                        )
+                    )
                 context |= {"offered": offered, "result": result, "firms": firms}
     code = status.HTTP_422_UNPROCESSABLE_CONTENT if errors else status.HTTP_200_OK
     return render(request, "find_firms.html", context, status_code=code)

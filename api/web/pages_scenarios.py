@@ -15,15 +15,16 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, ImmutableMultiDict
 
-from api.deps import SessionDep, StateDep, current_weights
-from api.routes.matches import MAX_K
+from api.deps import SessionDep, StateDep
 from api.schemas import printable
+from api.services import matching
 from api.services.listings import contains, text_search
 from api.state import AppState
 from api.web.session import CsrfChecked, PageUser
 from api.web.templating import render
+from matcher.directions import DIRECTIONS
 from matcher.recommender import Match
-from matcher.weights import SCENARIO_FACTORS, Weights
+from matcher.weights import Weights
 from models.catalogue import get_record, to_record
 from models.enterprise import Enterprise
 from models.enums import District, Industry, LabelledEnum, ScenarioDomain, ScenarioStatus
@@ -50,7 +51,7 @@ FILTER_LABELS = {
 }
 FACTOR_LABELS = {
     name: (Weights.model_fields[name].description or name).split("：")[0]
-    for name in (*SCENARIO_FACTORS, "spread")
+    for name in (*DIRECTIONS["firm_scenarios"].pairing.factors, "spread")
 }
 Values = ImmutableMultiDict[str, Any]
 
@@ -305,13 +306,19 @@ def _recommend(
     state: AppState, session: Session, firm: EnterpriseRecord, filters: Filters
 ) -> list[Recommendation]:
     """The best open scenarios for a firm that pass the filters, best first."""
-    used = current_weights(state, session)
     districts = [filters.district.value] if filters.district else []
-    result = state.recommender.match_scenarios(firm, MAX_K, weights=used.weights, districts=districts)
+    answer = matching.match(
+        state=state,
+        session=session,
+        direction=DIRECTIONS["firm_scenarios"],
+        record=firm,
+        k=matching.MAX_K,
+        districts=districts,
+    )
     today = _today(state)
     picks = []
-    for match in result.results:
-        scenario = state.recommender.stored("scenarios", match.id)
+    for match in answer.result.results:
+        scenario = match.record
         assert isinstance(scenario, ScenarioRecord)
         if filters.admits(scenario):
             picks.append(Recommendation(match, scenario_view(scenario, today)))
@@ -432,8 +439,7 @@ def scenario_detail(
         raise HTTPException(status.HTTP_404_NOT_FOUND)
     context: dict[str, Any] = {"scenario": scenario_view(record, today), "public": _is_public(record, today)}
     if user is not None:
-        used = current_weights(state, session)
-        context["firms"] = state.recommender.match_enterprises_for_scenario(
-            record, FIRMS_SHOWN, weights=used.weights
-        )
+        context["firms"] = matching.match(
+            state=state, session=session, direction=DIRECTIONS["scenario_firms"], record=record, k=FIRMS_SHOWN
+        ).result
     return render(request, "scenario_detail.html", context)

@@ -15,6 +15,9 @@ from api.state import AppState
 from api.web.district_map import MapMark, district_map
 from api.web.pages_find import monthly_cost
 from api.web.pages_shortlist import EXPORT_COLUMNS
+from matcher.industry import infer_industries
+from matcher.text import record_text
+from models.enums import Amenity, Industry
 from models.records import BuildingRecord, EnterpriseRecord
 from tests.api.conftest import Api
 
@@ -120,6 +123,26 @@ def test_typed_in_profile_gets_ranked_buildings_with_costs_and_a_map(staff: Test
     for label in ("语义匹配", "产业契合", "面积匹配", "满天星分散"):
         assert label in html
     assert "临时画像 · 未保存" in html
+
+
+def test_the_industries_seen_in_the_profile_and_the_amenities_are_shown(staff: TestClient) -> None:
+    html = _find(staff, industries="software_dev")
+    text = _text(html)
+    firm = EnterpriseRecord.model_validate({**PROFILE, "id": "adhoc", "industries": ["software_dev"]})
+    guesses = infer_industries(record_text(firm), ["software_dev"])
+    assert guesses[0].declared
+    assert len(guesses) > 1
+    shown = "".join(
+        Industry.parse(guess.code).label
+        + ("" if guess.declared else f"（推断：{'、'.join(guess.evidence[:3])}）")
+        for guess in guesses
+    )
+    assert f"识别产业：{shown}" in re.sub(r"\s+", "", text)
+    shown_buildings = [_building(staff, building_id) for building_id in BUILDING_IDS.findall(html)]
+    equipped = [building for building in shown_buildings if building.amenities]
+    assert equipped
+    for building in equipped:
+        assert f"配套：{'、'.join(Amenity.label_of(name) for name in building.amenities)}" in text
 
 
 def test_hard_filters_and_district_filter_hold(staff: TestClient) -> None:

@@ -11,7 +11,7 @@ def _check(answer: dict, k: int) -> None:  # type: ignore[type-arg]
     assert set(answer) >= {"results", "weights_version", "note", "eligible"}
     assert len(answer["results"]) <= k
     for rank, result in enumerate(answer["results"], start=1):
-        assert set(result) >= {"id", "name", "rank", "score", "components", "reasons"}
+        assert set(result) == {"id", "name", "rank", "score", "components", "reasons", "district"}
         assert result["rank"] == rank
         assert abs(sum(result["components"].values()) - result["score"]) < 1e-6
         assert 2 <= len(result["reasons"]) <= 5

@@ -11,6 +11,7 @@ import pytest
 
 from demo.generate import generate_buildings, generate_enterprises, generate_scenarios
 from matcher import ranking, spread
+from matcher.directions import DIRECTIONS
 from matcher.hashing import HashingEncoder
 from matcher.recommender import Recommender
 from matcher.weights import Weights
@@ -42,8 +43,8 @@ def _answers(recommender: Recommender) -> list[object]:
         for strength in (0.0, 0.5, 1.0):
             for k in (1, 10, 50):
                 weights = Weights(spread=strength)
-                answers.append(recommender.match_buildings(firm, k, weights=weights))
-                answers.append(recommender.match_scenarios(firm, k, weights=weights))
+                answers.append(recommender.match(DIRECTIONS["firm_buildings"], firm, k, weights=weights))
+                answers.append(recommender.match(DIRECTIONS["firm_scenarios"], firm, k, weights=weights))
     return answers
 
 

@@ -9,7 +9,10 @@ import pytest
 
 from matcher import factors
 from matcher.constraints import building_violations, eligible, scenario_violations
-from matcher.tables import DISTRICT_ROW, NO_DISTRICT, building_columns, enterprise_columns, scenario_columns
+from matcher.factors import NO_DISTRICT
+from matcher.tables import DISTRICT_ROW, columns_of
+from models.enums import Amenity
+from models.incentives import IncentiveStanding, incentive_standing
 from models.records import BuildingRecord, EnterpriseRecord, ScenarioRecord
 from tests.files import building, enterprise, scenario
 
@@ -18,17 +21,17 @@ TODAY = date(2026, 12, 1).toordinal()
 
 def firm_cols(**overrides: object) -> dict[str, np.ndarray]:
     """Columns of one firm."""
-    return enterprise_columns([EnterpriseRecord.model_validate(enterprise(**overrides))])
+    return columns_of("enterprises", [EnterpriseRecord.model_validate(enterprise(**overrides))])
 
 
 def building_cols(*variants: dict[str, object]) -> dict[str, np.ndarray]:
     """Columns of buildings, one per variant of the sample building."""
-    return building_columns([BuildingRecord.model_validate(building(**v)) for v in variants])
+    return columns_of("buildings", [BuildingRecord.model_validate(building(**v)) for v in variants])
 
 
 def scenario_cols(*variants: dict[str, object]) -> dict[str, np.ndarray]:
     """Columns of scenarios, one per variant of the sample scenario."""
-    return scenario_columns([ScenarioRecord.model_validate(scenario(**v)) for v in variants])
+    return columns_of("scenarios", [ScenarioRecord.model_validate(scenario(**v)) for v in variants])
 
 
 def test_building_constraints_each_exclude_their_own_case() -> None:
@@ -142,6 +145,31 @@ def test_fit_out_amenities_and_incentives() -> None:
     assert factors.amenities(firm, rows).tolist() == [1.0, 0.0]
     assert factors.incentives(firm, rows).tolist() == [1.0, 0.0]
     assert factors.incentives(firm_cols(origin="in_city_relocation"), rows).tolist() == [0.0, 0.0]
+    assert factors.incentives(firm_cols(origin=None), rows).tolist() == [1.0, 0.0]
+
+
+def test_unknown_and_repeated_amenities_count_for_nothing() -> None:
+    known = ["metro", "canteen", "gym", "incubator"]
+    rows = building_cols({"amenities": known}, {"amenities": [*known, "metro", "rooftop_bar", "地铁"]})
+    assert factors.amenities(firm_cols(), rows).tolist() == [0.8, 0.8]
+    assert Amenity.among(["rooftop_bar", "metro", "地铁"]) == [Amenity.metro]
+    assert [Amenity.label_of(name) for name in ("metro", "rooftop_bar")] == ["地铁", "rooftop_bar"]
+
+
+@pytest.mark.parametrize(
+    ("origin", "standing"),
+    [
+        ("in_city_relocation", IncentiveStanding.ineligible),
+        ("outside_city", IncentiveStanding.eligible),
+        ("new_startup", IncentiveStanding.eligible),
+        (None, IncentiveStanding.unknown),
+    ],
+)
+def test_in_city_relocations_alone_get_no_incentives(origin: str | None, standing: IncentiveStanding) -> None:
+    firm = EnterpriseRecord.model_validate(enterprise(origin=origin))
+    assert incentive_standing(firm.origin) == standing
+    barred = firm_cols(origin=origin)["incentives_barred"].tolist()
+    assert barred == [standing == IncentiveStanding.ineligible]
 
 
 def test_cluster_follows_the_district_share_of_the_industry() -> None:

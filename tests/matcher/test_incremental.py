@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from demo.generate import generate_buildings, generate_enterprises, generate_scenarios
 from matcher import store
+from matcher.directions import DIRECTIONS, for_firm
 from matcher.hashing import HashingEncoder
 from matcher.recommender import KINDS, Recommender
 from matcher.weights import Weights
@@ -78,19 +79,21 @@ def _answers(recommender: Recommender, firms: Sequence[CatalogueRecord]) -> list
     ad_hoc = EnterpriseRecord.model_validate(enterprise(id="phone", description="做工业机器视觉和数据标注"))
     for firm in [*firms[:6], ad_hoc]:
         assert isinstance(firm, EnterpriseRecord)
-        answers.append(recommender.match_buildings(firm, 8))
+        answers.append(recommender.match(DIRECTIONS["firm_buildings"], firm, 8))
         answers.append(
-            recommender.match_buildings(firm, 5, weights=Weights(spread=1.0), districts=["渝北区"])
+            recommender.match(
+                DIRECTIONS["firm_buildings"], firm, 5, weights=Weights(spread=1.0), districts=["渝北区"]
+            )
         )
-        answers.append(recommender.match_scenarios(firm, 8, weights=Weights(spread=0.0)))
+        answers.append(recommender.match(DIRECTIONS["firm_scenarios"], firm, 8, weights=Weights(spread=0.0)))
         ids, dense, lexical = recommender.channel_similarities(firm, "buildings")
         answers.append((ids, dense.tolist(), lexical.tolist()))
     for building in recommender.tables["buildings"].records[:3]:
         assert isinstance(building, BuildingRecord)
-        answers.append(recommender.match_enterprises_for_building(building, 6))
+        answers.append(recommender.match(DIRECTIONS["building_firms"], building, 6))
     for scenario in recommender.tables["scenarios"].records[:3]:
         assert isinstance(scenario, ScenarioRecord)
-        answers.append(recommender.match_enterprises_for_scenario(scenario, 6))
+        answers.append(recommender.match(DIRECTIONS["scenario_firms"], scenario, 6))
     return answers
 
 
@@ -124,16 +127,16 @@ def test_a_write_leaves_earlier_snapshots_untouched() -> None:
     recommender = Recommender(HashingEncoder(), today=TODAY).load({kind: START[kind] for kind in KINDS})
     firm = START["enterprises"][0]
     assert isinstance(firm, EnterpriseRecord)
-    before = recommender.match_buildings(firm, 10)
+    before = recommender.match(DIRECTIONS["firm_buildings"], firm, 10)
     snapshot = recommender._snapshot
     for record in POOL["buildings"][BASE["buildings"] :]:
         recommender.upsert("buildings", [record])
     recommender.remove("buildings", [record.id for record in START["buildings"][:10]])
     assert recommender._snapshot is not snapshot
     recommender._snapshot, current = snapshot, recommender._snapshot
-    assert recommender.match_buildings(firm, 10) == before
+    assert recommender.match(DIRECTIONS["firm_buildings"], firm, 10) == before
     recommender._snapshot = current
-    assert recommender.match_buildings(firm, 10) != before
+    assert recommender.match(DIRECTIONS["firm_buildings"], firm, 10) != before
 
 
 def test_unchanged_records_cost_no_write() -> None:
@@ -152,5 +155,4 @@ def test_removing_everything_leaves_empty_answers(kind: RecordKind) -> None:
     assert len(recommender.tables[kind]) == 0
     firm = EnterpriseRecord.model_validate(enterprise(id="phone"))
     if kind != "enterprises":
-        match = recommender.match_buildings if kind == "buildings" else recommender.match_scenarios
-        assert match(firm, 5).results == []
+        assert recommender.match(for_firm(kind), firm, 5).results == []

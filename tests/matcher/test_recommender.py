@@ -7,15 +7,20 @@ from datetime import date
 import pytest
 
 from demo.generate import generate_buildings, generate_enterprises, generate_scenarios
+from matcher.directions import DIRECTIONS
 from matcher.encoder import CachedEncoder, MemoryVectorStore
 from matcher.hashing import HashingEncoder
+from matcher.industry import infer_industries
 from matcher.recommender import MatchResult, Recommender
-from matcher.weights import Weights
+from matcher.text import record_text
+from matcher.weights import BUILDING_FACTORS, Weights
 from models.enums import FitOut, ScenarioStatus
 from models.records import BuildingRecord, EnterpriseRecord, ScenarioRecord
 from tests.files import building, enterprise
 
 TODAY = date(2026, 12, 1)
+FIRM_BUILDINGS, FIRM_SCENARIOS = DIRECTIONS["firm_buildings"], DIRECTIONS["firm_scenarios"]
+BUILDING_FIRMS, SCENARIO_FIRMS = DIRECTIONS["building_firms"], DIRECTIONS["scenario_firms"]
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +70,7 @@ def check_answer(result: MatchResult, k: int) -> None:
 def test_firm_to_buildings_never_breaks_a_hard_constraint(recommender: Recommender, catalogue: dict) -> None:  # type: ignore[type-arg]
     buildings = {b.id: b for b in catalogue["buildings"]}
     for firm in catalogue["enterprises"]:
-        result = recommender.match_buildings(firm, k=10)
+        result = recommender.match(FIRM_BUILDINGS, firm, k=10)
         check_answer(result, 10)
         for match in result.results:
             assert not breaks_building_constraint(firm, buildings[match.id]), (firm.id, match.id)
@@ -77,7 +82,7 @@ def test_firm_to_buildings_never_breaks_a_hard_constraint(recommender: Recommend
 def test_firm_to_scenarios_only_open_and_not_expired(recommender: Recommender, catalogue: dict) -> None:  # type: ignore[type-arg]
     scenarios = {s.id: s for s in catalogue["scenarios"]}
     for firm in catalogue["enterprises"][:40]:
-        result = recommender.match_scenarios(firm, k=10)
+        result = recommender.match(FIRM_SCENARIOS, firm, k=10)
         check_answer(result, 10)
         assert all(not breaks_scenario_constraint(scenarios[m.id]) for m in result.results)
 
@@ -86,7 +91,7 @@ def test_fewer_survivors_than_asked_are_not_padded(recommender: Recommender) -> 
     firm = EnterpriseRecord.model_validate(
         enterprise(id="adhoc", required_area_m2=15000, max_rent_yuan_m2_month=40, needs_move_in_ready=True)
     )
-    result = recommender.match_buildings(firm, k=10)
+    result = recommender.match(FIRM_BUILDINGS, firm, k=10)
     assert len(result.results) < 10
     assert result.note is not None
     assert "未凑满 10 个" in result.note
@@ -97,36 +102,25 @@ def test_ad_hoc_profile_is_matched_without_being_stored(recommender: Recommender
     firm = EnterpriseRecord.model_validate(
         enterprise(id="phone-call", description="做机器视觉质检和工业大模型")
     )
-    result = recommender.match_buildings(firm, k=5)
+    result = recommender.match(FIRM_BUILDINGS, firm, k=5)
     check_answer(result, 5)
     assert "phone-call" not in recommender.records["enterprises"]
 
 
 def test_components_name_every_building_factor_and_spread(recommender: Recommender, catalogue: dict) -> None:  # type: ignore[type-arg]
-    match = recommender.match_buildings(catalogue["enterprises"][0], k=3).results[0]
-    assert set(match.components) == {
-        "semantic",
-        "industry",
-        "district",
-        "area",
-        "rent",
-        "fit_out",
-        "amenities",
-        "cluster",
-        "incentives",
-        "spread",
-    }
+    match = recommender.match(FIRM_BUILDINGS, catalogue["enterprises"][0], k=3).results[0]
+    assert list(match.components) == [*BUILDING_FACTORS, "spread"]
 
 
 def test_spread_brings_in_other_districts(recommender: Recommender, catalogue: dict) -> None:  # type: ignore[type-arg]
     firm = catalogue["enterprises"][3]
-    plain = recommender.match_buildings(firm, k=10, weights=Weights(spread=0.0))
-    spread = recommender.match_buildings(firm, k=10, weights=Weights(spread=1.0))
+    plain = recommender.match(FIRM_BUILDINGS, firm, k=10, weights=Weights(spread=0.0))
+    spread = recommender.match(FIRM_BUILDINGS, firm, k=10, weights=Weights(spread=1.0))
     assert len({m.district for m in spread.results}) >= len({m.district for m in plain.results})
 
 
 def test_district_filter(recommender: Recommender, catalogue: dict) -> None:  # type: ignore[type-arg]
-    result = recommender.match_buildings(catalogue["enterprises"][1], k=10, districts=["渝中区"])
+    result = recommender.match(FIRM_BUILDINGS, catalogue["enterprises"][1], k=10, districts=["渝中区"])
     assert result.results
     assert {m.district for m in result.results} == {"渝中区"}
 
@@ -134,13 +128,13 @@ def test_district_filter(recommender: Recommender, catalogue: dict) -> None:  # 
 def test_reverse_directions(recommender: Recommender, catalogue: dict) -> None:  # type: ignore[type-arg]
     firms = {f.id: f for f in catalogue["enterprises"]}
     target = catalogue["buildings"][0]
-    result = recommender.match_enterprises_for_building(target, k=10)
+    result = recommender.match(BUILDING_FIRMS, target, k=10)
     check_answer(result, 10)
     assert all(not breaks_building_constraint(firms[m.id], target) for m in result.results)
     open_scenario = next(s for s in catalogue["scenarios"] if not breaks_scenario_constraint(s))
-    check_answer(recommender.match_enterprises_for_scenario(open_scenario, k=10), 10)
+    check_answer(recommender.match(SCENARIO_FIRMS, open_scenario, k=10), 10)
     closed = next(s for s in catalogue["scenarios"] if s.status == ScenarioStatus.closed)
-    refused = recommender.match_enterprises_for_scenario(closed, k=10)
+    refused = recommender.match(SCENARIO_FIRMS, closed, k=10)
     assert refused.results == []
     assert refused.note is not None
     assert "不可推荐" in refused.note
@@ -148,12 +142,24 @@ def test_reverse_directions(recommender: Recommender, catalogue: dict) -> None: 
 
 def test_a_pair_scores_the_same_in_both_directions(recommender: Recommender, catalogue: dict) -> None:  # type: ignore[type-arg]
     firm = catalogue["enterprises"][5]
-    forward = recommender.match_buildings(firm, k=1, weights=Weights(spread=0.0)).results[0]
-    target = recommender.stored("buildings", forward.id)
-    backward = recommender.match_enterprises_for_building(target, k=len(catalogue["enterprises"]))  # type: ignore[arg-type]
+    forward = recommender.match(FIRM_BUILDINGS, firm, k=1, weights=Weights(spread=0.0)).results[0]
+    assert forward.record == recommender.stored("buildings", forward.id)
+    backward = recommender.match(BUILDING_FIRMS, forward.record, k=len(catalogue["enterprises"]))
     mirror = next(m for m in backward.results if m.id == firm.id)
-    for name in ("industry", "district", "area", "rent", "fit_out", "amenities", "cluster", "incentives"):
-        assert mirror.components[name] == pytest.approx(forward.components[name]), name
+    assert mirror.record == firm
+    for name in BUILDING_FACTORS:
+        if name != "semantic":  # calibrated against each direction's own table
+            assert mirror.components[name] == pytest.approx(forward.components[name]), name
+
+
+def test_the_answer_names_the_query_industries_and_their_evidence(recommender: Recommender) -> None:
+    firm = EnterpriseRecord.model_validate(
+        enterprise(id="chips", description="模拟芯片设计，完成多次流片", industries=["ai"])
+    )
+    result = recommender.match(FIRM_BUILDINGS, firm, k=3)
+    assert result.industries == tuple(infer_industries(record_text(firm), ["ai"]))
+    assert [guess.code for guess in result.industries][:2] == ["ai", "ic_design"]
+    assert "流片" in result.industries[1].evidence
 
 
 def test_an_update_is_visible_to_the_next_query_and_a_removal_too() -> None:
@@ -162,7 +168,7 @@ def test_an_update_is_visible_to_the_next_query_and_a_removal_too() -> None:
     far = BuildingRecord.model_validate(building(id="B2", description="重点引进动漫游戏和虚拟人企业"))
     firm = EnterpriseRecord.model_validate(enterprise(description="模拟芯片设计，完成多次流片"))
     recommender = Recommender(encoder, today=TODAY).load({"buildings": [near, far], "enterprises": [firm]})
-    assert recommender.match_buildings(firm, k=1, weights=Weights(spread=0)).results[0].id == "B1"
+    assert recommender.match(FIRM_BUILDINGS, firm, k=1, weights=Weights(spread=0)).results[0].id == "B1"
     recommender.upsert(
         "buildings",
         [
@@ -170,9 +176,9 @@ def test_an_update_is_visible_to_the_next_query_and_a_removal_too() -> None:
             near.model_copy(update={"description": "重点引进动漫游戏和虚拟人企业"}),
         ],
     )
-    assert recommender.match_buildings(firm, k=1, weights=Weights(spread=0)).results[0].id == "B2"
+    assert recommender.match(FIRM_BUILDINGS, firm, k=1, weights=Weights(spread=0)).results[0].id == "B2"
     recommender.remove("buildings", ["B2"])
-    assert [m.id for m in recommender.match_buildings(firm, k=5).results] == ["B1"]
+    assert [m.id for m in recommender.match(FIRM_BUILDINGS, firm, k=5).results] == ["B1"]
 
 
 def test_unchanged_texts_are_never_encoded_again(catalogue: dict) -> None:  # type: ignore[type-arg]
@@ -187,7 +193,7 @@ def test_unchanged_texts_are_never_encoded_again(catalogue: dict) -> None:  # ty
 
 def test_scenario_reasons_cite_budget_and_deadline(recommender: Recommender, catalogue: dict) -> None:  # type: ignore[type-arg]
     firm = EnterpriseRecord.model_validate(enterprise(id="x", headcount=40))
-    results = recommender.match_scenarios(firm, k=10, weights=Weights(budget=1.0, urgency=1.0)).results
+    results = recommender.match(FIRM_SCENARIOS, firm, k=10, weights=Weights(budget=1.0, urgency=1.0)).results
     text = " ".join(reason for m in results for reason in m.reasons)
     assert "预算" in text
     assert "还剩" in text
@@ -197,7 +203,7 @@ def test_reasons_state_checkable_area_and_rent(recommender: Recommender) -> None
     firm = EnterpriseRecord.model_validate(
         enterprise(id="y", required_area_m2=800, max_rent_yuan_m2_month=120, needs_move_in_ready=False)
     )
-    result = recommender.match_buildings(firm, k=10, weights=Weights(area=1.0, rent=1.0))
+    result = recommender.match(FIRM_BUILDINGS, firm, k=10, weights=Weights(area=1.0, rent=1.0))
     building_by_id = {b.id: b for b in recommender.records["buildings"].values()}
     for match in result.results:
         item = building_by_id[match.id]

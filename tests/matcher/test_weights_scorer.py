@@ -9,7 +9,10 @@ import pytest
 from pydantic import ValidationError
 from sklearn.base import clone
 
+from matcher.recommender import KINDS
+from matcher.registry import FACTORS, factor_columns
 from matcher.scorer import MatchScorer
+from matcher.tables import columns_of
 from matcher.weights import BUILDING_FACTORS, SCENARIO_FACTORS, Weights
 
 
@@ -33,8 +36,11 @@ def test_unknown_weight_is_rejected() -> None:
     assert caught.value.errors()[0]["type"] == "extra_forbidden"
 
 
-def test_factor_lists_name_real_weights() -> None:
-    assert set(BUILDING_FACTORS) | set(SCENARIO_FACTORS) <= set(Weights.model_fields)
+def test_every_registered_factor_has_a_weight_and_its_columns() -> None:
+    assert set(FACTORS) <= set(Weights.model_fields)
+    assert set(BUILDING_FACTORS) | set(SCENARIO_FACTORS) == set(FACTORS)
+    for kind in KINDS:
+        assert set(factor_columns(kind)) <= set(columns_of(kind, []))
 
 
 def test_scorer_params_are_exactly_the_weights() -> None:

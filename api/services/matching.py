@@ -1,0 +1,78 @@
+"""Matching for routes, pages and the command line: catch up with writes saved elsewhere, match, answer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from api.schemas import MatchOut
+from api.state import AppState, WeightsInUse, synchronise
+from matcher.directions import Direction
+from matcher.recommender import MatchResult
+from models.catalogue import KIND_LABELS
+from models.records import CatalogueRecord, RecordKind
+
+MAX_K = 50
+"""The most results one match may ask for."""
+
+
+class UnknownRecord(LookupError):
+    """A stored record asked for by id that the catalogue does not hold; the message names it in Chinese."""
+
+    def __init__(self, kind: RecordKind, record_id: str) -> None:
+        """Name the kind and the id."""
+        super().__init__(f"{KIND_LABELS[kind]}「{record_id}」不存在")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A match result and the version of the weights it was scored with."""
+
+    result: MatchResult
+    weights_version: int
+
+    def json(self) -> dict[str, Any]:
+        """The API's answer (SPEC §6): each result as `MatchOut` shows it, naming the weights version."""
+        result = self.result
+        return {
+            "results": [
+                {name: getattr(match, name) for name in MatchOut.model_fields} for match in result.results
+            ],
+            "requested": result.requested,
+            "eligible": result.eligible,
+            "excluded": result.excluded,
+            "note": result.note,
+            "weights_version": self.weights_version,
+        }
+
+
+def catch_up(*, state: AppState, session: Session) -> WeightsInUse:
+    """Take in what another worker or the command line saved (records, weights); the weights to match with."""
+    return synchronise(state, session)
+
+
+def stored(*, state: AppState, kind: RecordKind, record_id: str) -> CatalogueRecord:
+    """A record of the catalogue by id; UnknownRecord when there is none."""
+    try:
+        return state.recommender.stored(kind, record_id)
+    except KeyError:
+        raise UnknownRecord(kind, record_id) from None
+
+
+def match(
+    *,
+    state: AppState,
+    session: Session,
+    direction: Direction,
+    record: CatalogueRecord | str,
+    k: int,
+    districts: Sequence[str] = (),
+) -> Answer:
+    """Catch up, then the best `k` for a record (ad hoc, or a stored one by id) with the current weights."""
+    used = catch_up(state=state, session=session)
+    query = stored(state=state, kind=direction.query, record_id=record) if isinstance(record, str) else record
+    result = state.recommender.match(direction, query, k, weights=used.weights, districts=districts)
+    return Answer(result, used.version)
