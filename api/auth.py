@@ -13,7 +13,6 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models.audit import record
 from models.user import ApiToken, Role, User
 
 _hasher = PasswordHasher()
@@ -56,25 +55,12 @@ def user_for_token(session: Session, token: str) -> User | None:
     )
 
 
-def add_user(
-    session: Session, *, name: str, role: Role, password: str | None, actor: str
-) -> tuple[User, str]:
-    """Create a user with a first API token; raise ValueError if the name is taken."""
-    if session.scalar(select(User).where(User.name == name)) is not None:
-        raise ValueError(f"用户名「{name}」已存在")
+def create_user(session: Session, *, name: str, role: Role, password: str | None) -> tuple[User, str]:
+    """Add a user and a first API token to the caller's transaction (`api.services.users.add` audits it)."""
     user = User(name=name, role=role, password_hash=hash_password(password) if password else None)
     session.add(user)
     session.flush()
-    token = issue_token(session, user)
-    record(
-        session,
-        actor=actor,
-        action="user.add",
-        target_kind="user",
-        target_id=name,
-        after={"name": name, "role": role.value},
-    )
-    return user, token
+    return user, issue_token(session, user)
 
 
 class LoginLimiter:

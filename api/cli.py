@@ -21,9 +21,10 @@ from api.cli_weights import weights_app
 from api.config import ENV_PREFIX, Settings, get_settings
 from api.database import open_database
 from api.embedding import cached_encoder, uncached
+from api.services.write import Operator
 from matcher.encoder import EncoderUnavailable
 from matcher.text import record_text
-from models.catalogue import KIND_LABELS, iter_records, upsert_records, validate_rows
+from models.catalogue import KIND_LABELS, check_rows, iter_records
 from models.interchange import file_format, read_rows, write_records
 from models.records import (
     RECORD_TYPES,
@@ -79,23 +80,31 @@ def import_command(
     Then, unless `--no-encode`, the texts not yet in the vector cache are encoded, so that a running
     server (or the next start) finds every vector ready: re-importing a file encodes nothing.
     """
+    from api.services import imports
+
     record_kind: RecordKind = kind.value
-    data = file.read_bytes()
-    rows, errors = read_rows(data, file.name, RECORD_TYPES[record_kind])
+    rows, read_errors = read_rows(file.read_bytes(), file.name, RECORD_TYPES[record_kind])
     with _progress(len(rows) >= PROGRESS_THRESHOLD) as progress:
         checking = progress.add_task("校验", total=len(rows))
-        records, row_problems = validate_rows(record_kind, rows, lambda n: progress.advance(checking, n))
-        errors.extend(row_problems)
-        if errors:
-            rejected = ImportRejected(errors)
+        try:
+            records = check_rows(record_kind, rows, read_errors, lambda n: progress.advance(checking, n))
+        except ImportRejected as rejected:
             typer.echo(f"{rejected}（{file.name}）", err=True)
             for error in rejected.errors:
                 typer.echo(f"  {error}", err=True)
-            raise typer.Exit(1)
+            raise typer.Exit(1) from None
         writing = progress.add_task("写入", total=len(records))
         database = sessions(get_settings())
-        with database.begin() as session:
-            report = upsert_records(session, record_kind, records, lambda n: progress.advance(writing, n))
+        with database() as session:
+            report = imports.import_records(
+                session=session,
+                actor=Operator.current(),
+                live=None,
+                kind=record_kind,
+                records=records,
+                filename=file.name,
+                progress=lambda n: progress.advance(writing, n),
+            )
         typer.echo(report.summary())
         if encode:
             _encode_into_cache(database, [record_text(record) for record in records], progress)

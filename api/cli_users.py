@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import sys
 from enum import StrEnum
 from typing import Annotated
@@ -29,7 +28,8 @@ def users_add(
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="从标准输入读取登录密码")] = False,
 ) -> None:
     """Create a user and print a new API token as the last line (shown once, stored only as a hash)."""
-    from api.auth import add_user
+    from api.services import users
+    from api.services.write import Conflict, Operator
     from models.user import Role
 
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
@@ -37,16 +37,16 @@ def users_add(
         err.print("标准输入中没有密码", markup=False)
         raise typer.Exit(2)
     try:
-        with sessions(get_settings()).begin() as session:
-            user, token = add_user(
-                session,
+        with sessions(get_settings())() as session:
+            user, token = users.add(
+                session=session,
+                actor=Operator.current(),
                 name=name,
                 role=Role.parse(role.value),
                 password=password,
-                actor=f"cli:{getpass.getuser()}",
             )
             typer.echo(f"已创建用户 {user.name}（{user.role.label}）。API 令牌只显示这一次：")
-    except ValueError as exc:
+    except Conflict as exc:
         err.print(str(exc), markup=False)
         raise typer.Exit(1) from None
     typer.echo(token)

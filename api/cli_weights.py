@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,9 +13,10 @@ import typer
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
 
-from api import weights_service
 from api.config import get_settings
 from api.database import open_database
+from api.services import weights as weights_service
+from api.services.write import Conflict, NotFound, Operator
 from matcher.weights import Weights
 from models.database import make_session_factory
 from models.row_errors import describe
@@ -28,10 +28,10 @@ _reason = TypeAdapter(weights_service.Reason)
 
 @contextmanager
 def _database() -> Iterator[Session]:
-    """One transaction on the configured (migrated) database, committed when the command succeeds."""
+    """A session on the configured (migrated) database; the weights service commits what it writes."""
     engine = open_database(get_settings())
     try:
-        with make_session_factory(engine).begin() as session:
+        with make_session_factory(engine)() as session:
             yield session
     finally:
         engine.dispose()
@@ -41,11 +41,6 @@ def _fail(message: str) -> NoReturn:
     """Print a message on standard error and exit with status 1."""
     typer.echo(message, err=True)
     raise typer.Exit(1)
-
-
-def _actor() -> str:
-    """Who makes changes from the command line: `cli:` and the operating-system user."""
-    return f"cli:{getpass.getuser()}"[:64]
 
 
 def _invalid(what: str, exc: ValidationError) -> NoReturn:
@@ -139,13 +134,14 @@ def set_command(
         before = weights_service.current(session)
         try:
             row = weights_service.save(
-                session,
+                session=session,
+                actor=Operator.current(),
+                live=None,
                 weights=weights,
                 reason=checked,
-                author=_actor(),
                 expected_version=before.version if expected_version is None else expected_version,
             )
-        except weights_service.StaleVersion as exc:
+        except Conflict as exc:
             _fail(str(exc))
     _saved(row, before.weights)
 
@@ -178,8 +174,13 @@ def rollback_command(
         before = weights_service.current(session)
         try:
             row = weights_service.rollback(
-                session, version=version, reason=checked, author=_actor(), expected_version=expected_version
+                session=session,
+                actor=Operator.current(),
+                live=None,
+                version=version,
+                reason=checked,
+                expected_version=expected_version,
             )
-        except (LookupError, weights_service.StaleVersion) as exc:
+        except (NotFound, Conflict) as exc:
             _fail(str(exc))
     _saved(row, before.weights)

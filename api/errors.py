@@ -7,10 +7,13 @@ import logging
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from api.services.write import Invalid, ServiceError
 from api.web.error_pages import error_page, is_page
+from models.database import WriteBusy, is_lock_timeout
 from models.row_errors import ImportRejected, describe
 
 log = logging.getLogger("xingpei")
@@ -26,10 +29,10 @@ def _field(loc: tuple[int | str, ...]) -> str:
     return ".".join(parts) or str(loc[0] if loc else "")
 
 
-async def _validation(request: Request, exc: RequestValidationError) -> Response:
-    """422 with every bad field and its reason."""
+async def _validation(request: Request, exc: RequestValidationError | Invalid) -> Response:
+    """422 with every bad field and its reason (of the request, or of the record a change would leave)."""
     errors = []
-    for error in exc.errors():
+    for error in exc.errors() if isinstance(exc, RequestValidationError) else exc.errors:
         field, message = describe(error)
         name = _field(tuple(error.get("loc", ()))) if error.get("type") != "cross_field" else field
         errors.append({"field": name, "message": message})
@@ -76,6 +79,41 @@ async def _rejected(request: Request, exc: ImportRejected) -> JSONResponse:
     return JSONResponse({"detail": str(exc), "errors": rows}, status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
+def _refused(
+    request: Request, status_code: int, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    """A refused request: the error page for a browser, JSON with `detail` for a program."""
+    if is_page(request):
+        response: Response = error_page(request, status_code, message)
+        response.headers.update(headers or {})
+        return response
+    return JSONResponse({"detail": message}, status_code, headers=headers)
+
+
+async def _service(request: Request, exc: ServiceError) -> Response:
+    """A write a service refused (not found, a conflict, bad credentials …): its status and message."""
+    return _refused(request, exc.status, str(exc))
+
+
+BUSY_HEADERS = {"Retry-After": "2"}
+"""A busy database answers 503 and asks the client to try again shortly."""
+
+
+async def _busy(request: Request, exc: WriteBusy) -> Response:
+    """503: another write held the database too long; nothing was written."""
+    return _refused(request, status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), BUSY_HEADERS)
+
+
+async def _database(request: Request, exc: DBAPIError) -> Response:
+    """A lock or a constraint that another writer won: 503 or 409 rather than a 500; others are unexpected."""
+    if isinstance(exc, IntegrityError):
+        message = "与其他人同时保存的数据冲突，本次未保存，请刷新后重试"
+        return _refused(request, status.HTTP_409_CONFLICT, message)
+    if is_lock_timeout(exc):
+        return await _busy(request, WriteBusy())
+    return await _unexpected(request, exc)
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     """Anything unforeseen: logged, and answered as JSON (or the error page for a browser)."""
     log.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -91,4 +129,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http)  # type: ignore[arg-type]
     app.add_exception_handler(ImportRejected, _rejected)  # type: ignore[arg-type]
+    app.add_exception_handler(Invalid, _validation)  # type: ignore[arg-type]
+    app.add_exception_handler(ServiceError, _service)  # type: ignore[arg-type]
+    app.add_exception_handler(WriteBusy, _busy)  # type: ignore[arg-type]
+    app.add_exception_handler(DBAPIError, _database)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unexpected)

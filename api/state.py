@@ -7,15 +7,15 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from api import weights_service
 from api.auth import LoginLimiter
 from api.config import Settings
+from api.services import weights as weights_service
+from api.services.write import CatalogueChange, Change
 from matcher.encoder import Encoder
 from matcher.recommender import KINDS, Recommender
 from matcher.weights import Weights
 from models.catalogue import iter_records
 from models.catalogue_stamp import stamps, versions
-from models.records import RecordKind
 
 
 @dataclass
@@ -32,27 +32,45 @@ class AppState:
     lock: threading.Lock = field(default_factory=threading.Lock)
     """Serialises changes to the recommender's tables."""
 
+    def apply(self, change: Change) -> None:
+        """Make the next match see a change this process committed (`api.services.write.Live`)."""
+        with self.lock:
+            if isinstance(change, CatalogueChange):
+                self._apply_catalogue(change)
+            elif change.version > self.weights_version:
+                self.recommender.weights = change.weights
+                self.weights_version = change.version
+
+    def _apply_catalogue(self, change: CatalogueChange) -> None:
+        """Update the recommender's tables with a write, in the order of the kind's stamps.
+
+        A write whose stamp the tables already reflect (a reload from the database overtook it) is
+        skipped: applying it late would undo newer writes. The stamp counts as seen only for the next
+        write in line; after a gap (another process wrote, or a write of this one is still on its way)
+        the next query reloads the kind from the database.
+        """
+        seen = self.catalogue_stamps.get(change.kind, 0)
+        if change.stamp <= seen:
+            return
+        if change.put:
+            self.recommender.upsert(change.kind, change.put)
+        if change.drop:
+            self.recommender.remove(change.kind, change.drop)
+        if change.stamp == seen + 1:
+            self.catalogue_stamps[change.kind] = change.stamp
+
 
 def load_state(settings: Settings, sessions: sessionmaker[Session], encoder: Encoder) -> AppState:
     """Read the catalogue and the current weights, and build the recommender once."""
-    with sessions.begin() as session:
+    with sessions() as session:
         version = weights_service.current(session)
         catalogue = {kind: list(iter_records(session, kind)) for kind in KINDS}
         weights = Weights(**version.weights)
         number = version.version
         seen = stamps(session)
+        session.commit()
     recommender = Recommender(encoder, weights=weights).load(catalogue)
     return AppState(settings, sessions, recommender, number, seen)
-
-
-def note_own_write(state: AppState, kind: RecordKind, stamp: int) -> None:
-    """After this process applied its own write to the recommender, record its stamp as seen.
-
-    Only when no other process wrote in between (the stamp moved by exactly one); otherwise the next
-    query reloads the kind from the database. Call with `state.lock` held.
-    """
-    if stamp and state.catalogue_stamps.get(kind) == stamp - 1:
-        state.catalogue_stamps[kind] = stamp
 
 
 @dataclass(frozen=True)

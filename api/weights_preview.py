@@ -9,7 +9,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from api.weights_service import diff
+from api.services.weights import diff
 from matcher.devset import DevSet, ItemKind, load_devset, relevance
 from matcher.directions import for_firm
 from matcher.encoder import Encoder

@@ -34,7 +34,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from api.auth import add_user
+from api.auth import create_user
 from api.config import Settings
 from api.web import indicators
 from api.web.session import CSRF_COOKIE, CSRF_FIELD, SESSION_COOKIE
@@ -88,7 +88,7 @@ def build_database(folder: Path) -> str:
     migrate(engine)
     with make_session_factory(engine).begin() as session:
         load_demo(session)
-        add_user(session, name=ADMIN, role=Role.admin, password=PASSWORD, actor="bench")
+        create_user(session, name=ADMIN, role=Role.admin, password=PASSWORD)
     engine.dispose()
     return url
 

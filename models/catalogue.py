@@ -94,16 +94,26 @@ def validate_rows(
     return records, errors
 
 
+def check_rows(
+    kind: RecordKind,
+    rows: Sequence[RawRow],
+    read_errors: Sequence[RowError],
+    progress: Progress | None = None,
+) -> list[CatalogueRecord]:
+    """Validate the rows read from a file; raise ImportRejected listing every bad row (reading's included)."""
+    records, row_problems = validate_rows(kind, rows, progress)
+    errors = [*read_errors, *row_problems]
+    if errors:
+        raise ImportRejected(errors)
+    return records
+
+
 def parse_file(
     kind: RecordKind, data: bytes, filename: str, progress: Progress | None = None
 ) -> list[CatalogueRecord]:
     """Read and validate a whole file; raise ImportRejected listing every bad row."""
     rows, errors = read_rows(data, filename, RECORD_TYPES[kind])
-    records, row_problems = validate_rows(kind, rows, progress)
-    errors.extend(row_problems)
-    if errors:
-        raise ImportRejected(errors)
-    return records
+    return check_rows(kind, rows, errors, progress)
 
 
 def _row_values(record: CatalogueRecord) -> dict[str, Any]:

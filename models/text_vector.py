@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -11,8 +12,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from models.base import Base
+from models.database import WriteBusy, begin_write
 
 CHUNK = 900
+log = logging.getLogger("xingpei")
 
 
 class TextVector(Base):
@@ -57,10 +60,17 @@ class SqlVectorStore:
     def put_many(self, model_id: str, vectors: Mapping[str, np.ndarray]) -> None:
         """Store vectors by key; keys already present (stored by anyone, even meanwhile) are left as they are.
 
-        One `INSERT … ON CONFLICT DO NOTHING` per chunk: no read-then-write race between processes.
+        One `INSERT … ON CONFLICT DO NOTHING` per chunk, holding the write lock like every write. The
+        cache only saves work: when other writes keep the lock too long, the vectors are not stored
+        now (the next encode of the same texts stores them) rather than failing the caller.
         """
         items = list(vectors.items())
-        with self.sessions.begin() as session:
+        with self.sessions() as session:
+            try:
+                begin_write(session)
+            except WriteBusy:
+                log.warning("向量缓存：数据库正忙，本次 %d 条向量未写入缓存", len(items))
+                return
             insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
             for start in range(0, len(items), CHUNK):
                 rows = [
@@ -73,3 +83,4 @@ class SqlVectorStore:
                     for key, vector in items[start : start + CHUNK]
                 ]
                 session.execute(insert(TextVector).on_conflict_do_nothing(index_elements=["key"]), rows)
+            session.commit()

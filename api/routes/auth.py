@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 
-from api.auth import issue_token, verify_password
 from api.deps import AdminUser, SessionDep, StateDep
 from api.schemas import LoginIn, TokenOut, error_responses
+from api.services import users
 from models.audit import AuditEntry
-from models.user import User
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 MAX_AUDIT_PAGE = 500
@@ -26,15 +25,10 @@ MAX_OFFSET = 10_000_000
 )
 def login(body: LoginIn, request: Request, session: SessionDep, state: StateDep) -> Any:
     """A new token for valid credentials; 401 otherwise, 429 after repeated failures."""
-    key = f"{body.name}|{request.client.host if request.client else ''}"
-    if state.limiter.blocked(key):
-        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "登录失败次数过多，请稍后再试")
-    user = session.scalar(select(User).where(User.name == body.name))
-    if user is None or not verify_password(user.password_hash, body.password):
-        state.limiter.failed(key)
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "用户名或密码错误")
-    state.limiter.succeeded(key)
-    token = issue_token(session, user)
+    client = request.client.host if request.client else ""
+    user, token = users.login(
+        session=session, limiter=state.limiter, name=body.name, password=body.password, client=client
+    )
     return {"token": token, "role": user.role.value}
 
 

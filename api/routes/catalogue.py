@@ -5,23 +5,15 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
-from fastapi.exceptions import RequestValidationError
-from pydantic import AfterValidator, BaseModel, ValidationError
-from sqlalchemy import Select, String, cast, func, or_, select
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Query
+from pydantic import AfterValidator
 
 from api.deps import OPTIONAL_LOGIN, AdminUser, MaybeUser, SessionDep, StaffUser, StateDep
 from api.schemas import CREATE, MAX_PAGE, READ, UPDATE, Page, RecordIdPath, error_responses, printable
-from api.state import AppState, note_own_write
-from models.audit import record as audit
-from models.building import Building
-from models.catalogue import TABLES, delete_record, get_record, to_record, upsert_records
-from models.enterprise import Enterprise
+from api.services import catalogue, listings
+from models.catalogue import TABLES
 from models.enums import District, FitOut, Industry, Origin, ScenarioDomain, ScenarioStatus
-from models.records import CatalogueRecord, RecordKind
-from models.scenario import Scenario
-from models.user import User
+from models.records import RecordKind
 
 router = APIRouter(prefix="/api/v1", tags=["catalogue"])
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"每页条数（最多 {MAX_PAGE}）")]
@@ -30,33 +22,6 @@ Text = Annotated[
     str | None, Query(max_length=100, description="在名称和介绍中搜索"), AfterValidator(printable)
 ]
 Number = Annotated[float | None, Query(ge=0, le=1e9)]
-
-
-def _contains(column: Any, value: str) -> Any:
-    """A JSON list column that contains `value` (portable across SQLite and PostgreSQL)."""
-    return cast(column, String).like(f'%"{value}"%')
-
-
-def _page(session: Session, kind: RecordKind, query: Select[Any], limit: int, offset: int) -> dict[str, Any]:
-    """Run a filtered listing: one page of read records and the total."""
-    table = TABLES[kind]
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(table.id).limit(limit).offset(offset)).all()
-    items = [_read(kind, row) for row in rows]
-    return {"items": items, "total": total, "limit": limit, "offset": offset}
-
-
-def _read(kind: RecordKind, row: Any) -> dict[str, Any]:
-    """A stored row as its read schema."""
-    return {**to_record(kind, row).model_dump(), "created_at": row.created_at, "updated_at": row.updated_at}
-
-
-def _search(query: Select[Any], q: str | None, *columns: Any) -> Select[Any]:
-    """Free-text search in the given columns."""
-    if not q:
-        return query
-    pattern = f"%{q.replace('%', '').replace('_', '')}%"
-    return query.where(or_(*(column.like(pattern) for column in columns)))
 
 
 @router.get(
@@ -80,23 +45,19 @@ def list_buildings(
     q: Text = None,
 ) -> dict[str, Any]:
     """Buildings, filtered by district, focus industry, fit-out, rent and vacant-area ranges and text."""
-    query = select(Building)
-    if district:
-        query = query.where(Building.district == district)
-    if industry:
-        query = query.where(_contains(Building.focus_industries, industry.value))
-    if fit_out:
-        query = query.where(Building.fit_out == fit_out)
-    for bound, condition in (
-        (rent_min, Building.rent_yuan_m2_month >= (rent_min or 0)),
-        (rent_max, Building.rent_yuan_m2_month <= (rent_max or 0)),
-        (area_min, Building.vacant_area_m2 >= (area_min or 0)),
-        (area_max, Building.vacant_area_m2 <= (area_max or 0)),
-    ):
-        if bound is not None:
-            query = query.where(condition)
-    query = _search(query, q, Building.name, Building.description, Building.address)
-    return _page(session, "buildings", query, limit, offset)
+    return listings.buildings(
+        session,
+        limit=limit,
+        offset=offset,
+        district=district,
+        industry=industry,
+        fit_out=fit_out,
+        rent_min=rent_min,
+        rent_max=rent_max,
+        area_min=area_min,
+        area_max=area_max,
+        q=q,
+    )
 
 
 @router.get(
@@ -118,19 +79,17 @@ def list_enterprises(
     q: Text = None,
 ) -> dict[str, Any]:
     """Firms (leads, never public), by preferred district, declared industry, origin, area need, text."""
-    query = select(Enterprise)
-    if district:
-        query = query.where(_contains(Enterprise.preferred_districts, district.value))
-    if industry:
-        query = query.where(_contains(Enterprise.industries, industry.value))
-    if origin:
-        query = query.where(Enterprise.origin == origin)
-    if area_min is not None:
-        query = query.where(Enterprise.required_area_m2 >= area_min)
-    if area_max is not None:
-        query = query.where(Enterprise.required_area_m2 <= area_max)
-    query = _search(query, q, Enterprise.name, Enterprise.description)
-    return _page(session, "enterprises", query, limit, offset)
+    return listings.enterprises(
+        session,
+        limit=limit,
+        offset=offset,
+        district=district,
+        industry=industry,
+        origin=origin,
+        area_min=area_min,
+        area_max=area_max,
+        q=q,
+    )
 
 
 @router.get(
@@ -145,7 +104,7 @@ def list_scenarios(
     user: MaybeUser,
     limit: Limit = 20,
     offset: Offset = 0,
-    status_: Annotated[ScenarioStatus | None, Query(alias="status")] = None,
+    status: Annotated[ScenarioStatus | None, Query()] = None,
     domain: ScenarioDomain | None = None,
     district: District | None = None,
     industry: Industry | None = None,
@@ -154,74 +113,27 @@ def list_scenarios(
     q: Text = None,
 ) -> dict[str, Any]:
     """Scenarios; anonymous visitors see only open ones."""
-    query = select(Scenario)
-    if user is None:
-        query = query.where(Scenario.status == ScenarioStatus.open)
-    if status_:
-        query = query.where(Scenario.status == status_)
-    if domain:
-        query = query.where(Scenario.domain == domain)
-    if district:
-        query = query.where(Scenario.district == district)
-    if industry:
-        query = query.where(_contains(Scenario.industries, industry.value))
-    if budget_min is not None:
-        query = query.where(Scenario.budget_wan_yuan >= budget_min)
-    if budget_max is not None:
-        query = query.where(Scenario.budget_wan_yuan <= budget_max)
-    query = _search(query, q, Scenario.title, Scenario.description, Scenario.owner)
-    return _page(session, "scenarios", query, limit, offset)
-
-
-def _not_found(kind: RecordKind, record_id: str) -> HTTPException:
-    """404 naming what was not found."""
-    noun = {"buildings": "楼宇", "enterprises": "企业", "scenarios": "应用场景"}[kind]
-    return HTTPException(status.HTTP_404_NOT_FOUND, f"{noun}「{record_id}」不存在")
-
-
-def _stored(session: Session, kind: RecordKind, record_id: str, user: User | None) -> Any:
-    """A stored row, 404 when absent (or not visible to an anonymous visitor)."""
-    row = session.get(TABLES[kind], record_id)
-    if row is None or (user is None and getattr(row, "status", None) != ScenarioStatus.open):
-        raise _not_found(kind, record_id)
-    return row
-
-
-def _save(
-    state: AppState,
-    session: Session,
-    kind: RecordKind,
-    new: CatalogueRecord,
-    user: User,
-    before: CatalogueRecord | None,
-) -> dict[str, Any]:
-    """Write one record, audit it, commit, and make the next match see it."""
-    report = upsert_records(session, kind, [new])
-    audit(
+    return listings.scenarios(
         session,
-        actor=user.name,
-        action="update" if before else "create",
-        target_kind=kind,
-        target_id=new.id,
-        before=before.model_dump(mode="json") if before else None,
-        after=new.model_dump(mode="json"),
+        limit=limit,
+        offset=offset,
+        only_open=user is None,
+        status=status,
+        domain=domain,
+        district=district,
+        industry=industry,
+        budget_min=budget_min,
+        budget_max=budget_max,
+        q=q,
     )
-    session.commit()
-    with state.lock:
-        state.recommender.upsert(kind, [new])
-        note_own_write(state, kind, report.stamp)
-    return _read(kind, session.get(TABLES[kind], new.id))
 
 
-def _merge(kind: RecordKind, before: CatalogueRecord, changes: BaseModel) -> CatalogueRecord:
-    """Apply a partial update, validating the whole record again (cross-field rules included)."""
-    values = {**before.model_dump(mode="json"), **changes.model_dump(mode="json", exclude_unset=True)}
-    try:
-        return CREATE[kind].model_validate(values)
-    except ValidationError as exc:
-        # Answered like any bad body: every field and its reason.
-        errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_url=False)]
-        raise RequestValidationError(errors) from None
+def _stored(session: SessionDep, kind: RecordKind, record_id: str, visible_to_anyone: bool) -> Any:
+    """A stored row, 404 when absent (or, for an anonymous visitor, not an open scenario)."""
+    row = session.get(TABLES[kind], record_id)
+    if row is None or (visible_to_anyone and getattr(row, "status", None) != ScenarioStatus.open):
+        raise catalogue.RecordNotFound(kind, record_id)
+    return row
 
 
 def _crud(kind: RecordKind, noun: str, Writer: Any, Reader: Any) -> None:  # noqa: N803
@@ -240,7 +152,7 @@ def _crud(kind: RecordKind, noun: str, Writer: Any, Reader: Any) -> None:  # noq
     )
     def get_one(record_id: RecordIdPath, session: SessionDep, user: Reader) -> dict[str, Any]:
         """One record by id; 404 when unknown."""
-        return _read(kind, _stored(session, kind, record_id, user))
+        return listings.read(kind, _stored(session, kind, record_id, user is None))
 
     @router.post(
         f"/{kind}",
@@ -248,55 +160,38 @@ def _crud(kind: RecordKind, noun: str, Writer: Any, Reader: Any) -> None:  # noq
         status_code=201,
         summary=f"新建{noun}",
         name=f"create_{kind}",
-        responses=error_responses(*denied, 409, 422),
+        responses=error_responses(*denied, 409, 422, 503),
     )
     def create(body: create_schema, session: SessionDep, state: StateDep, user: Writer) -> dict[str, Any]:
         """Create a record; 409 when the id is taken."""
-        if get_record(session, kind, body.id) is not None:
-            raise HTTPException(status.HTTP_409_CONFLICT, f"编号「{body.id}」已存在，请用 PATCH 修改")
-        return _save(state, session, kind, body, user, None)
+        return catalogue.create(session=session, actor=user, live=state, kind=kind, record=body)
 
     @router.patch(
         f"/{kind}/{{record_id}}",
         response_model=read_schema,
         summary=f"修改{noun}",
         name=f"update_{kind}",
-        responses=error_responses(*denied, 404, 422),
+        responses=error_responses(*denied, 404, 422, 503),
     )
     def update(
         record_id: RecordIdPath, body: update_schema, session: SessionDep, state: StateDep, user: Writer
     ) -> dict[str, Any]:
         """Change some fields of a record; the whole record is validated again."""
-        before = get_record(session, kind, record_id)
-        if before is None:
-            raise _not_found(kind, record_id)
-        return _save(state, session, kind, _merge(kind, before, body), user, before)
+        changes = body.model_dump(mode="json", exclude_unset=True)
+        return catalogue.patch(
+            session=session, actor=user, live=state, kind=kind, record_id=record_id, changes=changes
+        )
 
     @router.delete(
         f"/{kind}/{{record_id}}",
         status_code=204,
         summary=f"删除{noun}",
         name=f"delete_{kind}",
-        responses=error_responses(*denied, 404, 422),
+        responses=error_responses(*denied, 404, 422, 503),
     )
     def delete(record_id: RecordIdPath, session: SessionDep, state: StateDep, user: Writer) -> None:
         """Delete a record (audited); 404 when unknown."""
-        before = get_record(session, kind, record_id)
-        if before is None:
-            raise _not_found(kind, record_id)
-        stamp = delete_record(session, kind, record_id)
-        audit(
-            session,
-            actor=user.name,
-            action="delete",
-            target_kind=kind,
-            target_id=record_id,
-            before=before.model_dump(mode="json"),
-        )
-        session.commit()
-        with state.lock:
-            state.recommender.remove(kind, [record_id])
-            note_own_write(state, kind, stamp)
+        catalogue.delete(session=session, actor=user, live=state, kind=kind, record_id=record_id)
 
 
 _crud("buildings", "楼宇", StaffUser, StaffUser)

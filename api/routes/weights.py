@@ -7,12 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException, Path, status
 from pydantic import BaseModel, Field, StringConstraints
-from sqlalchemy.orm import Session
 
-from api import weights_preview, weights_service
+from api import weights_preview
 from api.deps import AdminUser, SessionDep, StaffUser, StateDep
 from api.schemas import AsSent, ErrorOut, error_responses
-from api.state import AppState
+from api.services import weights as weights_service
 from matcher.weights import Weights
 from models.weights_version import WeightsVersion
 
@@ -177,17 +176,6 @@ def _version_out(row: WeightsVersion) -> dict[str, Any]:
     }
 
 
-def _activate(session: Session, state: AppState, saved: WeightsVersion) -> dict[str, Any]:
-    """Commit a new version and make the next query use it (no index rebuild)."""
-    session.commit()
-    weights = Weights.model_validate(saved.weights)
-    with state.lock:
-        if saved.version > state.weights_version:
-            state.recommender.weights = weights
-            state.weights_version = saved.version
-    return _version_out(saved)
-
-
 @router.get("/weights", response_model=WeightsVersionOut, summary="当前权重", responses=error_responses(401))
 def get_weights(session: SessionDep, user: StaffUser) -> Any:
     """The current weights version with the meaning of every weight."""
@@ -198,21 +186,19 @@ def get_weights(session: SessionDep, user: StaffUser) -> Any:
     "/weights",
     response_model=WeightsVersionOut,
     summary="保存新的权重版本（管理员）",
-    responses={**error_responses(401, 403, 422), **STALE},
+    responses={**error_responses(401, 403, 422, 503), **STALE},
 )
 def put_weights(body: WeightsIn, session: SessionDep, state: StateDep, user: AdminUser) -> Any:
     """Save the whole weights object as a new version; 409 when `expected_version` is not current."""
-    try:
-        saved = weights_service.save(
-            session,
-            weights=body.weights,
-            reason=body.reason,
-            author=user.name,
-            expected_version=body.expected_version,
-        )
-    except weights_service.StaleVersion as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    return _activate(session, state, saved)
+    saved = weights_service.save(
+        session=session,
+        actor=user,
+        live=state,
+        weights=body.weights,
+        reason=body.reason,
+        expected_version=body.expected_version,
+    )
+    return _version_out(saved)
 
 
 @router.post(
@@ -251,7 +237,7 @@ def weights_history(session: SessionDep, user: StaffUser) -> Any:
     response_model=WeightsVersionOut,
     summary="回滚到旧版本（管理员，生成新版本）",
     responses={
-        **error_responses(401, 403, 422),
+        **error_responses(401, 403, 422, 503),
         404: {"model": ErrorOut, "description": "权重版本不存在"},
         **STALE,
     },
@@ -265,16 +251,12 @@ def rollback_weights(
 ) -> Any:
     """Make an old version current again as a new version; 404 for an unknown version."""
     body = body or RollbackIn()
-    try:
-        saved = weights_service.rollback(
-            session,
-            version=version,
-            reason=body.reason,
-            author=user.name,
-            expected_version=body.expected_version,
-        )
-    except LookupError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    except weights_service.StaleVersion as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    return _activate(session, state, saved)
+    saved = weights_service.rollback(
+        session=session,
+        actor=user,
+        live=state,
+        version=version,
+        reason=body.reason,
+        expected_version=body.expected_version,
+    )
+    return _version_out(saved)

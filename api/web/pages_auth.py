@@ -8,14 +8,13 @@ from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
 
-from api.auth import issue_token, verify_password
 from api.deps import SessionDep, StateDep
-from api.web.session import CSRF_COOKIE, SESSION_COOKIE, CsrfChecked, PageUser, end_session
+from api.services import users
+from api.web.session import CSRF_COOKIE, SESSION_COOKIE, CsrfChecked, PageUser
 from api.web.templating import render
 from models.catalogue import KIND_LABELS, count
 from models.enums import ScenarioStatus
 from models.scenario import Scenario
-from models.user import User
 
 router = APIRouter(include_in_schema=False)
 
@@ -53,21 +52,14 @@ def login(
     next: Annotated[str | None, Form(max_length=2000)] = None,
 ) -> Response:
     """Check the password, start a session and go where the user was heading."""
-    key = f"{name}|{request.client.host if request.client else ''}"
-    error = None
-    user = None
-    if state.limiter.blocked(key):
-        error = "登录失败次数过多，请 5 分钟后再试。"
-    else:
-        user = session.scalar(select(User).where(User.name == name))
-        if user is None or not verify_password(user.password_hash, password):
-            state.limiter.failed(key)
-            error = "用户名或密码错误。"
-    if error or user is None:
-        context = {"next": _safe_next(next), "error": error, "name": name}
+    client = request.client.host if request.client else ""
+    try:
+        _, token = users.login(
+            session=session, limiter=state.limiter, name=name, password=password, client=client
+        )
+    except (users.BadCredentials, users.TooManyAttempts) as exc:
+        context = {"next": _safe_next(next), "error": f"{exc}。", "name": name}
         return render(request, "login.html", context, status_code=status.HTTP_401_UNAUTHORIZED)
-    state.limiter.succeeded(key)
-    token = issue_token(session, user)
     response = RedirectResponse(_safe_next(next), status.HTTP_303_SEE_OTHER)
     secure = request.url.scheme == "https"
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=secure)
@@ -80,7 +72,7 @@ def logout(request: Request, session: SessionDep) -> Response:
     """End the session: the token is deleted, the cookie cleared."""
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        end_session(session, token)
+        users.logout(session=session, token=token)
     response = RedirectResponse("/", status.HTTP_303_SEE_OTHER)
     response.delete_cookie(SESSION_COOKIE)
     return response

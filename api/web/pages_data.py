@@ -15,8 +15,8 @@ from pydantic import AfterValidator
 from sqlalchemy.orm import Session
 
 from api.deps import SessionDep, StateDep
-from api.routes import catalogue, imports
 from api.schemas import RecordIdPath, printable
+from api.services import catalogue, imports, listings
 from api.web.admin_forms import (
     FormValue,
     PostedForm,
@@ -33,7 +33,6 @@ from models.catalogue import KIND_LABELS, TABLES, ImportReport, count, get_recor
 from models.enums import District, LabelledEnum
 from models.records import RECORD_TYPES, RecordKind, ScenarioRecord
 from models.row_errors import ImportRejected, RowError
-from models.user import User
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 20
@@ -45,9 +44,9 @@ COLUMNS: dict[RecordKind, tuple[str, ...]] = {
 }
 """The columns of each kind's listing after the id (the first one links to the edit form)."""
 LISTINGS: dict[RecordKind, Callable[..., dict[str, Any]]] = {
-    "buildings": catalogue.list_buildings,
-    "enterprises": catalogue.list_enterprises,
-    "scenarios": catalogue.list_scenarios,
+    "buildings": listings.buildings,
+    "enterprises": listings.enterprises,
+    "scenarios": listings.scenarios,
 }
 SearchText = Annotated[str, Query(max_length=100), AfterValidator(printable)]
 
@@ -111,14 +110,14 @@ class Listing:
         return "/admin/data?" + urlencode({key: value for key, value in query.items() if value})
 
 
-def listing(session: Session, user: User, kind: RecordKind, q: str, district: str, page: int) -> Listing:
+def listing(session: Session, kind: RecordKind, q: str, district: str, page: int) -> Listing:
     """One page of records of a kind, searched in names and texts and narrowed to a district."""
     try:
         where = District.parse(district) if district else None
     except ValueError:
         where = None
     found = LISTINGS[kind](
-        session, user, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, district=where, q=q or None
+        session, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, district=where, q=q or None
     )
     return Listing(kind, found["items"], found["total"], page, q, where)
 
@@ -145,7 +144,6 @@ class Upload:
 def data_page(
     request: Request,
     session: Session,
-    user: User,
     found: Listing,
     upload: Upload | None = None,
     status_code: int = 200,
@@ -167,7 +165,7 @@ def show_data(
     page: Annotated[int, Query(ge=1, le=MAX_PAGE_NUMBER)] = 1,
 ) -> Response:
     """The data page for one kind of record."""
-    return data_page(request, session, user, listing(session, user, kind, q.strip(), district, page))
+    return data_page(request, session, listing(session, kind, q.strip(), district, page))
 
 
 @router.post("/admin/data/import", dependencies=[CsrfChecked])
@@ -189,11 +187,14 @@ def upload_ledger(
         code = status.HTTP_413_CONTENT_TOO_LARGE
     else:
         try:
-            upload = replace(upload, report=imports.import_ledger(session, state, user, kind, data, filename))
+            report = imports.import_ledger(
+                session=session, actor=user, live=state, kind=kind, data=data, filename=filename
+            )
+            upload = replace(upload, report=report)
         except ImportRejected as exc:
             upload = replace(upload, errors=exc.errors)
             code = status.HTTP_422_UNPROCESSABLE_CONTENT
-    return data_page(request, session, user, listing(session, user, kind, "", "", 1), upload, code)
+    return data_page(request, session, listing(session, kind, "", "", 1), upload, code)
 
 
 # ---- editing -----------------------------------------------------------------------------------
@@ -211,7 +212,7 @@ def edit_page(
 ) -> Response:
     """Render a record's edit form with the given values and the reasons per field."""
     row = session.get(TABLES[kind], record_id)
-    stored = catalogue._read(kind, row) if row is not None else {}
+    stored = listings.read(kind, row) if row is not None else {}
     context = {
         "kind": kind,
         "noun": KIND_LABELS[kind],
@@ -271,17 +272,13 @@ def save_record(
     form: PostedForm,
 ) -> Response:
     """Validate the whole record again and save it; a bad field keeps everything typed and says why."""
-    before = get_record(session, kind, record_id)
-    if before is None:
-        return _not_found(request, kind, record_id)
     values = posted_values(kind, form)
     record, errors = validate(kind, record_id, values)
     if record is None:
         code = status.HTTP_422_UNPROCESSABLE_CONTENT
         return edit_page(request, session, kind, record_id, values, errors, status_code=code)
     outcome = "same"
-    if record.model_dump() != before.model_dump():
-        catalogue._save(state, session, kind, record, user, before)
+    if catalogue.replace(session=session, actor=user, live=state, kind=kind, record=record):
         outcome = "draft" if isinstance(record, ScenarioRecord) and record.drafted else "1"
     target = f"/admin/data/{kind}/{quote(record_id)}?saved={outcome}"
     return RedirectResponse(target, status.HTTP_303_SEE_OTHER)

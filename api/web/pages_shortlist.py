@@ -16,10 +16,11 @@ from fastapi.responses import RedirectResponse, Response
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from pydantic import ValidationError
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from starlette.datastructures import QueryParams
 
 from api.deps import SessionDep, StateDep
+from api.services import shortlist as shortlist_service
 from api.state import AppState
 from api.web.error_pages import error_page
 from api.web.pages_find import (
@@ -42,8 +43,6 @@ MAX_COMPARE = 4
 CHONGQING = ZoneInfo("Asia/Shanghai")
 NO_FIRM = "（未指定企业）"
 GONE = "（已移出楼宇库）"
-MAX_REASONS = 10
-MAX_REASON_CHARS = 300
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXPORT_COLUMNS: tuple[tuple[str, int], ...] = (
     ("企业", 26),
@@ -156,23 +155,15 @@ def add(
     if not isinstance(building, BuildingRecord):
         return error_page(request, status.HTTP_404_NOT_FOUND, f"楼宇「{building_id}」不存在。")
     firm = parse_find(state, QueryParams(back)).firm if back else None
-    firm_name = firm.name if firm else ""
-    item = session.scalar(
-        select(ShortlistItem).where(
-            ShortlistItem.user_id == user.id,
-            ShortlistItem.firm_name == firm_name,
-            ShortlistItem.building_id == building_id,
-        )
+    shortlist_service.keep(
+        session=session,
+        user=user,
+        building=building,
+        firm=firm,
+        score=_score(score),
+        reasons=reasons or [],
+        query=back,
     )
-    if item is None:
-        item = ShortlistItem(user_id=user.id, firm_name=firm_name, building_id=building_id)
-        session.add(item)
-    item.firm_profile = firm.model_dump(mode="json", exclude_none=True) if firm else None
-    item.building_name = building.name
-    item.district = building.district.value
-    item.score = _score(score)
-    item.reasons = [reason[:MAX_REASON_CHARS] for reason in (reasons or [])[:MAX_REASONS]]
-    item.find_query = back
     if not back:
         return RedirectResponse("/shortlist", status.HTTP_303_SEE_OTHER)
     anchor = f"#result-{rank}" if rank.isdigit() else ""
@@ -183,9 +174,7 @@ def add(
 @router.post("/shortlist/{item_id}/remove", dependencies=[CsrfChecked])
 def remove(item_id: int, user: StaffPage, session: SessionDep) -> Response:
     """Take a row off the user's own shortlist."""
-    session.execute(
-        delete(ShortlistItem).where(ShortlistItem.id == item_id, ShortlistItem.user_id == user.id)
-    )
+    shortlist_service.remove(session=session, user=user, item_id=item_id)
     return RedirectResponse("/shortlist?removed=1", status.HTTP_303_SEE_OTHER)
 
 

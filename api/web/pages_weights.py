@@ -12,11 +12,9 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from api import weights_service
 from api.deps import SessionDep, StateDep, WeightsDep
-from api.state import AppState
+from api.services import weights as weights_service
 from api.web.admin_forms import PostedForm, china_time
-from api.web.error_pages import error_page
 from api.web.session import AdminPage, CsrfChecked
 from api.web.templating import render
 from api.web.weights_view import FIELDS, PreviewView, history_views, label, preview_view, slider_groups
@@ -124,16 +122,6 @@ def _announcement(session: Session, saved: int | None, rolled: int | None) -> st
     return f"已保存为版本 {row.version}，推荐结果立即生效。"
 
 
-def activate(state: AppState, session: Session, saved: WeightsVersion) -> None:
-    """Commit a new version and make the next match score with it (as the API does)."""
-    session.commit()
-    weights = Weights.model_validate(saved.weights)
-    with state.lock:
-        if saved.version > state.weights_version:
-            state.recommender.weights = weights
-            state.weights_version = saved.version
-
-
 @router.get("/admin/weights")
 def show_weights(
     request: Request,
@@ -201,7 +189,7 @@ def save_weights(
         return weights_page(request, session, page, status.HTTP_422_UNPROCESSABLE_CONTENT)
     try:
         saved = weights_service.save(
-            session, weights=weights, reason=reason, author=user.name, expected_version=expected
+            session=session, actor=user, live=state, weights=weights, reason=reason, expected_version=expected
         )
     except weights_service.StaleVersion as exc:
         page.expected_version = exc.current
@@ -210,7 +198,6 @@ def save_weights(
             "您调整的数值和填写的原因都已保留，滑块旁的“当前值”已换成最新版本；请核对预览后再次保存。"
         )
         return weights_page(request, session, page, status.HTTP_409_CONFLICT)
-    activate(state, session, saved)
     return RedirectResponse(f"/admin/weights?saved={saved.version}", status.HTTP_303_SEE_OTHER)
 
 
@@ -226,15 +213,17 @@ def rollback_weights(
     """Make an old version current again (as a new version); a stale button says so and changes nothing."""
     try:
         saved = weights_service.rollback(
-            session, version=version, reason=None, author=user.name, expected_version=expected_version
+            session=session,
+            actor=user,
+            live=state,
+            version=version,
+            reason=None,
+            expected_version=expected_version,
         )
-    except LookupError as exc:
-        return error_page(request, status.HTTP_404_NOT_FOUND, str(exc))
     except weights_service.StaleVersion as exc:
         problem = (
             f"未回滚：权重已被更新为版本 {exc.current}（此页面显示的是版本 {exc.expected}）。"
             "请查看下方最新的历史记录后再决定是否回滚。"
         )
         return weights_page(request, session, PageState(problem=problem), status.HTTP_409_CONFLICT)
-    activate(state, session, saved)
     return RedirectResponse(f"/admin/weights?rolled={saved.version}", status.HTTP_303_SEE_OTHER)

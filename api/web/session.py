@@ -7,11 +7,10 @@ import secrets
 from typing import Annotated
 
 from fastapi import Depends, Form, Header, Request
-from sqlalchemy import delete
 
-from api.auth import token_digest, user_for_token
+from api.auth import user_for_token
 from api.deps import SessionDep
-from models.user import ApiToken, Role, User
+from models.user import Role, User
 
 SESSION_COOKIE = "xingpei_session"
 CSRF_COOKIE = "xingpei_csrf"
@@ -88,8 +87,3 @@ async def require_admin_page(user: StaffPage) -> User:
 
 
 AdminPage = Annotated[User, Depends(require_admin_page)]
-
-
-def end_session(session: SessionDep, token: str) -> None:
-    """Forget a session's token so that the cookie no longer signs anyone in."""
-    session.execute(delete(ApiToken).where(ApiToken.token_hash == token_digest(token)))

@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from api import weights_preview, weights_service
+from api import weights_preview
+from api.services import weights as weights_service
 from api.web.admin_forms import china_time
 from matcher.devset import ItemKind
 from matcher.recommender import Recommender

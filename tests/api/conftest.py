@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.auth import add_user
+from api.auth import create_user
 from api.config import Settings
 from demo.generate import generate_buildings, generate_enterprises, generate_scenarios
 from matcher.hashing import HashingEncoder
@@ -40,8 +40,8 @@ def api(fresh_database_url: str) -> Iterator[Api]:
         import_file(session, "enterprises", jsonl(*generate_enterprises(40, seed=3)), "e.jsonl")
         scenarios = generate_scenarios(60, seed=3, reference_date=date.today())
         import_file(session, "scenarios", jsonl(*scenarios), "s.jsonl")
-        _, admin = add_user(session, name="admin", role=Role.admin, password="管理员密码", actor="test")
-        _, staff = add_user(session, name="staff", role=Role.staff, password="招商密码", actor="test")
+        _, admin = create_user(session, name="admin", role=Role.admin, password="管理员密码")
+        _, staff = create_user(session, name="staff", role=Role.staff, password="招商密码")
     engine.dispose()
     app = create_app(Settings(database_url=fresh_database_url), encoder=HashingEncoder())
     with TestClient(app) as client:

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.auth import add_user
+from api.auth import create_user
 from api.config import Settings, get_settings
 from matcher.hashing import HashingEncoder
 from migrations import migrate
@@ -23,7 +23,7 @@ def test_health_and_home_page(fresh_database_url: str) -> None:
     migrate(engine)
     with make_session_factory(engine).begin() as session:
         import_file(session, "buildings", jsonl(building()), "b.jsonl")
-        add_user(session, name="admin", role=Role.admin, password="管理员密码", actor="test")
+        create_user(session, name="admin", role=Role.admin, password="管理员密码")
     app = create_app(Settings(database_url=fresh_database_url), encoder=HashingEncoder())
     with TestClient(app) as client:
         health = client.get("/healthz").json()

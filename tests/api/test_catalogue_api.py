@@ -85,7 +85,7 @@ def test_import_endpoint_upserts_and_is_admin_only(api: Api) -> None:
 
 
 def test_oversized_upload_is_413(api: Api) -> None:
-    from api.routes import imports
+    from api.services import imports
 
     setattr(imports, "MAX_UPLOAD_BYTES", 100)  # noqa: B010
     try:

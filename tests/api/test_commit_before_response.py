@@ -10,7 +10,7 @@ from sqlalchemy import Engine, func, select, text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.app import create_app
-from api.auth import add_user
+from api.auth import create_user
 from api.config import Settings
 from api.web.session import CSRF_COOKIE
 from matcher.hashing import HashingEncoder
@@ -43,7 +43,7 @@ def probed(fresh_database_url: str) -> Iterator[tuple[TestClient, TokenCountAtRe
     engine = make_engine(fresh_database_url)
     migrate(engine)
     with make_session_factory(engine).begin() as session:
-        add_user(session, name="admin", role=Role.admin, password="管理员密码", actor="test")
+        create_user(session, name="admin", role=Role.admin, password="管理员密码")
         session.execute(text("DELETE FROM api_token"))
     app = create_app(Settings(database_url=fresh_database_url), encoder=HashingEncoder())
     probe = TokenCountAtResponseStart(app, engine)

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from api.auth import add_user
+from api.auth import create_user
 from api.config import Settings
 from matcher.hashing import HashingEncoder
 from migrations import migrate
@@ -269,7 +269,7 @@ def test_an_empty_catalogue_shows_zeros(fresh_database_url: str) -> None:
     engine = make_engine(fresh_database_url)
     migrate(engine)
     with make_session_factory(engine).begin() as session:
-        _, token = add_user(session, name="admin", role=Role.admin, password="管理员密码", actor="test")
+        _, token = create_user(session, name="admin", role=Role.admin, password="管理员密码")
     engine.dispose()
     app = create_app(Settings(database_url=fresh_database_url), encoder=HashingEncoder())
     with TestClient(app) as client:

@@ -105,19 +105,21 @@ def test_a_new_building_is_matched_by_the_next_query(api: Api) -> None:
 def test_weights_saved_by_another_process_take_effect_on_the_next_query(
     api: Api, fresh_database_url: str
 ) -> None:
-    from api import weights_service
+    from api.services import weights as weights_service
+    from api.services.write import Operator
     from matcher.weights import Weights
     from models.database import make_engine, make_session_factory
 
     path = "/api/v1/buildings/B00001/matches/enterprises"
     assert api.client.get(path, headers=api.staff).json()["weights_version"] == 1
     engine = make_engine(fresh_database_url)
-    with make_session_factory(engine).begin() as session:
+    with make_session_factory(engine)() as session:
         weights_service.save(
-            session,
+            session=session,
+            actor=Operator("cli:test"),
+            live=None,
             weights=Weights(industry=1.0, semantic=0.0),
             reason="命令行调整",
-            author="cli:test",
             expected_version=1,
         )
     engine.dispose()

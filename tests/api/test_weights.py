@@ -15,8 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from api import weights_service
 from api.cli_weights import weights_app
+from api.services import weights as weights_service
+from api.services.write import Operator
 from api.state import AppState
 from matcher.weights import Weights
 from models.audit import AuditEntry
@@ -167,7 +168,7 @@ def test_preview_saves_nothing_and_takes_given_firms(api: Api) -> None:
     assert all(firm["name"] for firm in preview["firms"])
     with _state(api).sessions() as session:
         assert len(list(session.scalars(select(AuditEntry)))) == audits
-        assert weights_service.latest_number(session) == 1
+        assert weights_service.current(session).version == 1
     assert _state(api).weights_version == 1
     assert _state(api).recommender.weights == Weights()
     unknown = api.client.post(
@@ -199,30 +200,31 @@ def test_stale_expected_version_is_409_and_changes_nothing(api: Api) -> None:
 
 
 def test_interleaved_saves_in_two_transactions_lose_none(api: Api) -> None:
+    """A save based on what another session read before a newer version landed is stale, not a duplicate."""
     sessions = _state(api).sessions
     with sessions() as first, sessions() as second:
-        assert weights_service.current(second).version == 1
-        weights_service.save(first, weights=Weights(), reason="先到", author="a", expected_version=1)
-        first.commit()
+        assert weights_service.current(second).version == 1  # second's snapshot predates first's save
+        weights_service.save(
+            session=first,
+            actor=Operator("a"),
+            live=None,
+            weights=Weights(),
+            reason="先到",
+            expected_version=1,
+        )
         with pytest.raises(weights_service.StaleVersion, match="当前权重版本为 2"):
-            weights_service.save(second, weights=Weights(), reason="后到", author="b", expected_version=1)
-        second.rollback()
+            weights_service.save(
+                session=second,
+                actor=Operator("b"),
+                live=None,
+                weights=Weights(),
+                reason="后到",
+                expected_version=1,
+            )
     with sessions() as session:
         assert session.scalars(select(WeightsVersion.reason).order_by(WeightsVersion.version)).all()[1:] == [
             "先到"
         ]
-
-
-def test_a_racing_insert_of_the_same_version_is_stale(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    with _state(api).sessions() as session:
-        stale = weights_service.current(session)
-        weights_service.save(session, weights=Weights(), reason="先到", author="a", expected_version=1)
-        session.commit()
-        monkeypatch.setattr(weights_service, "current", lambda _session: stale)
-        with pytest.raises(weights_service.StaleVersion, match="当前权重版本为 2"):
-            weights_service.save(session, weights=Weights(), reason="后到", author="b", expected_version=1)
-        session.commit()
-        assert weights_service.latest_number(session) == 2
         assert [entry.actor for entry in _audit(session, "weights.set")] == ["a"]
 
 
@@ -278,9 +280,9 @@ def test_bad_input_is_422_naming_the_field_and_unknown_version_404(api: Api) -> 
 
 def test_openapi_describes_every_answer(api: Api) -> None:
     paths = api.client.get("/openapi.json").json()["paths"]
-    assert set(paths[W]["put"]["responses"]) == {"200", "401", "403", "409", "422"}
+    assert set(paths[W]["put"]["responses"]) == {"200", "401", "403", "409", "422", "503"}
     rollback = paths[f"{W}/rollback/{{version}}"]["post"]["responses"]
-    assert set(rollback) == {"200", "401", "403", "404", "409", "422"}
+    assert set(rollback) == {"200", "401", "403", "404", "409", "422", "503"}
     assert (
         "$ref" in paths[f"{W}/preview"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
     )

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from api import weights_service
+from api.services import weights as weights_service
+from api.services.write import Operator
 from matcher.weights import Weights
 from models.database import make_engine, make_session_factory
 from tests.files import building, csv_bytes, jsonl
@@ -26,14 +27,15 @@ def default_weights_after(live_server: LiveServer) -> Iterator[None]:
     """Whatever the test does, leave the default weights current for the other browser tests."""
     yield
     engine = make_engine(live_server.database_url)
-    with make_session_factory(engine).begin() as session:
+    with make_session_factory(engine)() as session:
         latest = weights_service.current(session)
         if latest.weights != Weights().model_dump():
             weights_service.save(
-                session,
+                session=session,
+                actor=Operator("test"),
+                live=None,
                 weights=Weights(),
                 reason="浏览器测试结束：恢复默认权重",
-                author="test",
                 expected_version=latest.version,
             )
     engine.dispose()

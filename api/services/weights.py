@@ -1,19 +1,19 @@
-"""Weight governance: the current version, and immutable new versions with who, when and why."""
+"""Weight governance: the current version, and immutable new versions with who, when and why (audited)."""
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import AfterValidator, Field, StringConstraints, create_model
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.services.write import Actor, Conflict, Live, NotFound, WeightsChange, commit
 from matcher.weights import Weights
 from models.audit import record as audit
+from models.database import begin_write, writing
 from models.weights_version import WeightsVersion
 
 FIRST_REASON = "默认权重（系统初始化）"
@@ -57,7 +57,7 @@ Reason = Annotated[
 """Why weights change: required, at most 500 characters."""
 
 
-class StaleVersion(Exception):
+class StaleVersion(Conflict):
     """A change based on a version that is no longer the current one."""
 
     def __init__(self, expected: int, current: int) -> None:
@@ -83,21 +83,32 @@ class HistoryEntry:
     diff: dict[str, list[Any]]
 
 
+class UnknownVersion(NotFound):
+    """A rollback to a version that was never saved."""
+
+
+def _newest(session: Session) -> WeightsVersion | None:
+    """The newest stored version."""
+    return session.scalar(select(WeightsVersion).order_by(WeightsVersion.version.desc()).limit(1))
+
+
 def current(session: Session) -> WeightsVersion:
-    """The newest weights version, creating version 1 with the defaults when there is none."""
-    latest = session.scalar(select(WeightsVersion).order_by(WeightsVersion.version.desc()).limit(1))
+    """The newest weights version; on a new database, version 1 with the defaults is saved first."""
+    latest = _newest(session)
+    if latest is not None:
+        return latest
+    within = writing(session)
+    begin_write(session)
+    latest = _newest(session)
     if latest is None:
         latest = WeightsVersion(
             version=1, weights=Weights().model_dump(), reason=FIRST_REASON, author="system"
         )
         session.add(latest)
         session.flush()
+    if not within:
+        session.commit()
     return latest
-
-
-def latest_number(session: Session) -> int:
-    """The newest version number (0 when none is saved)."""
-    return session.scalar(select(func.max(WeightsVersion.version))) or 0
 
 
 def meanings() -> dict[str, str]:
@@ -115,14 +126,20 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]:
 def _append(
     session: Session,
     *,
+    actor: Actor,
+    live: Live | None,
     weights: dict[str, Any],
     reason: str,
-    author: str,
     expected_version: int | None,
     restored_from: int | None,
     action: str,
 ) -> WeightsVersion:
-    """Insert and audit the version after the current one; StaleVersion when that is not the expected one."""
+    """Save, audit and commit the version after the current one; StaleVersion unless that is the expected one.
+
+    The write lock makes the check and the insert one step: two admins saving at once get versions one
+    after the other, or a StaleVersion naming the newer one — never the same number twice.
+    """
+    begin_write(session)
     latest = current(session)
     if expected_version is not None and expected_version != latest.version:
         raise StaleVersion(expected_version, latest.version)
@@ -130,45 +147,39 @@ def _append(
         version=latest.version + 1,
         weights=weights,
         reason=reason,
-        author=author,
+        author=actor.name,
         restored_from=restored_from,
     )
-    try:
-        with session.begin_nested():
-            session.add(new)
-    except (IntegrityError, OperationalError) as exc:
-        if not _lost_race(exc):
-            raise
-        # SQLite's stale snapshot still shows the old number: the current one is at least the next.
-        raise StaleVersion(latest.version, max(latest_number(session), latest.version + 1)) from None
+    session.add(new)
     audit(
         session,
-        actor=author,
+        actor=actor.name,
         action=action,
         target_kind="weights",
         target_id=str(new.version),
         before=latest.weights,
         after=new.weights,
     )
+    commit(session, live, WeightsChange(new.version, Weights.model_validate(new.weights)))
     return new
 
 
-def _lost_race(exc: IntegrityError | OperationalError) -> bool:
-    """Whether another writer saved first: our version number was taken, or SQLite's snapshot went stale."""
-    if isinstance(exc, IntegrityError):
-        return True
-    return getattr(exc.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY_SNAPSHOT
-
-
 def save(
-    session: Session, *, weights: Weights, reason: str, author: str, expected_version: int
+    *,
+    session: Session,
+    actor: Actor,
+    live: Live | None,
+    weights: Weights,
+    reason: str,
+    expected_version: int | None,
 ) -> WeightsVersion:
-    """Create the next version with `weights` (audited); StaleVersion unless `expected_version` is current."""
+    """Make `weights` the next version (audited); StaleVersion unless `expected_version` is current."""
     return _append(
         session,
+        actor=actor,
+        live=live,
         weights=weights.model_dump(),
         reason=reason,
-        author=author,
         expected_version=expected_version,
         restored_from=None,
         action="weights.set",
@@ -176,17 +187,24 @@ def save(
 
 
 def rollback(
-    session: Session, *, version: int, reason: str | None, author: str, expected_version: int | None
+    *,
+    session: Session,
+    actor: Actor,
+    live: Live | None,
+    version: int,
+    reason: str | None,
+    expected_version: int | None,
 ) -> WeightsVersion:
-    """Make an old version current again as a new version (audited); LookupError when it does not exist."""
+    """Make an old version current again as a new version (audited); UnknownVersion if never saved."""
     target = session.get(WeightsVersion, version)
     if target is None:
-        raise LookupError(f"权重版本 {version} 不存在（当前最新为版本 {current(session).version}）")
+        raise UnknownVersion(f"权重版本 {version} 不存在（当前最新为版本 {current(session).version}）")
     return _append(
         session,
+        actor=actor,
+        live=live,
         weights=dict(target.weights),
         reason=reason or f"回滚到版本 {version}",
-        author=author,
         expected_version=expected_version,
         restored_from=version,
         action="weights.rollback",
