@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -63,24 +64,22 @@ def _match(direction: DirectionName, record_id: str, k: int, as_json: bool) -> N
     _print_matches(answer, as_json)
 
 
-@match_app.command("buildings")
-def match_buildings_command(
-    enterprise: Annotated[str, typer.Option(help="企业编号")],
-    k: Annotated[int, K_OPTION] = 10,
-    as_json: Annotated[bool, JSON_OPTION] = False,
-) -> None:
-    """The best buildings for a stored firm."""
-    _match("firm_buildings", enterprise, k, as_json)
+def _for_firm(direction: DirectionName, summary: str) -> Callable[..., None]:
+    """The command that prints a direction's matches for a stored firm; `summary` is its help."""
+
+    def command(
+        enterprise: Annotated[str, typer.Option(help="企业编号")],
+        k: Annotated[int, K_OPTION] = 10,
+        as_json: Annotated[bool, JSON_OPTION] = False,
+    ) -> None:
+        _match(direction, enterprise, k, as_json)
+
+    command.__doc__ = summary
+    return command
 
 
-@match_app.command("scenarios")
-def match_scenarios_command(
-    enterprise: Annotated[str, typer.Option(help="企业编号")],
-    k: Annotated[int, K_OPTION] = 10,
-    as_json: Annotated[bool, JSON_OPTION] = False,
-) -> None:
-    """The best open scenarios for a stored firm."""
-    _match("firm_scenarios", enterprise, k, as_json)
+match_app.command("buildings")(_for_firm("firm_buildings", "The best buildings for a stored firm."))
+match_app.command("scenarios")(_for_firm("firm_scenarios", "The best open scenarios for a stored firm."))
 
 
 @match_app.command("enterprises")

@@ -46,6 +46,11 @@ class Weights(BaseModel):
         description="满天星分散度：同一区已入选的结果越多，后续同区结果扣分越多（0 为不分散）",
     )
 
+    @classmethod
+    def label(cls, name: str) -> str:
+        """A weight's short Chinese name: its description up to the colon."""
+        return (cls.model_fields[name].description or name).split("：")[0]
+
     def factor_weights(self, factors: tuple[str, ...]) -> dict[str, float]:
         """The weights of the named factors."""
         return {name: float(getattr(self, name)) for name in factors}

@@ -86,6 +86,7 @@ def _signature(endpoint: Endpoint) -> inspect.Signature:
     """The parameters FastAPI reads: the query (path id or body), dependencies, k and the district filter."""
 
     def parameter(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> inspect.Parameter:
+        """A keyword parameter: FastAPI reads its annotation and default."""
         return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
 
     query = parameter("body", EnterpriseCreate) if endpoint.ad_hoc else parameter("record_id", RecordIdPath)
@@ -114,6 +115,7 @@ def _handler(endpoint: Endpoint) -> Callable[..., Any]:
         body: EnterpriseCreate | None = None,
         district: list[District] | None = None,
     ) -> dict[str, Any]:
+        """The match answer; 404 when the stored record is unknown."""
         record = body if body is not None else record_id
         assert record is not None
         districts = [value.value for value in district or []]

@@ -21,6 +21,7 @@ from api.web.session import StaffPage
 from api.web.templating import render
 from matcher.directions import DIRECTIONS
 from matcher.recommender import Match
+from matcher.registry import FACTORS
 from matcher.weights import Weights
 from models.enums import Amenity, District, Industry
 from models.incentives import IncentiveStanding, incentive_standing
@@ -46,10 +47,10 @@ PROFILE_FIELDS = (
 )
 LIST_FIELDS = ("industries", "preferred_districts")
 FACTOR_LABELS = {
-    name: (info.description or name).split("：")[0]
-    for name, info in Weights.model_fields.items()
-    if name not in ("lexical_blend", "spread")
-} | {"spread": "满天星分散"}
+    **{name: Weights.label(name) for name in Weights.model_fields if name in FACTORS},
+    "spread": "满天星分散",
+}
+"""Each factor's label, in the order of the weights page; the spread penalty last."""
 
 
 @dataclass(frozen=True)

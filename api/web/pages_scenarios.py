@@ -50,8 +50,7 @@ FILTER_LABELS = {
     "budget_max": "预算上限（万元）",
 }
 FACTOR_LABELS = {
-    name: (Weights.model_fields[name].description or name).split("：")[0]
-    for name in (*DIRECTIONS["firm_scenarios"].pairing.factors, "spread")
+    name: Weights.label(name) for name in (*DIRECTIONS["firm_scenarios"].pairing.factors, "spread")
 }
 Values = ImmutableMultiDict[str, Any]
 

@@ -9,13 +9,13 @@ from io import BytesIO
 
 import pytest
 from openpyxl import load_workbook
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 from sqlalchemy import delete
 
 from api.auth import add_user
 from models.database import make_engine, make_session_factory
 from models.user import Role, User
-from tests.web.conftest import DESKTOP, PHONE, LiveServer, no_overflow, shot
+from tests.web.conftest import LiveServer, no_overflow, shot
 
 DESCRIPTION = "专注工业视觉质检算法和机器视觉平台，为汽车零部件和电子制造企业提供缺陷检测系统。"
 
@@ -34,29 +34,22 @@ def staff_token(live_server: LiveServer) -> Iterator[str]:
     engine.dispose()
 
 
-def _signed_in(browser: Browser, live_server: LiveServer, token: str, phone: bool = False) -> Iterator[Page]:
-    """A new browser context signed in with the token's session cookie; fails on any script error."""
-    viewport = PHONE if phone else DESKTOP
-    context = browser.new_context(base_url=live_server.url, viewport=viewport, locale="zh-CN")
-    context.add_cookies([{"name": "xingpei_session", "value": token, "url": live_server.url}])
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    assert not errors, f"页面脚本出错：{errors}"
+def _signed_in(page: Page, live_server: LiveServer, token: str) -> Page:
+    """The page with the token's session cookie."""
+    page.context.add_cookies([{"name": "xingpei_session", "value": token, "url": live_server.url}])
+    return page
 
 
 @pytest.fixture
-def desk(browser: Browser, live_server: LiveServer, staff_token: str) -> Iterator[Page]:
+def desk(page: Page, live_server: LiveServer, staff_token: str) -> Page:
     """A 1280 px page signed in as this test's own staff user."""
-    yield from _signed_in(browser, live_server, staff_token)
+    return _signed_in(page, live_server, staff_token)
 
 
 @pytest.fixture
-def mobile(browser: Browser, live_server: LiveServer, staff_token: str) -> Iterator[Page]:
+def mobile(phone: Page, live_server: LiveServer, staff_token: str) -> Page:
     """A 390 px page signed in as this test's own staff user."""
-    yield from _signed_in(browser, live_server, staff_token, phone=True)
+    return _signed_in(phone, live_server, staff_token)
 
 
 def _type_profile(page: Page, name: str) -> None:
