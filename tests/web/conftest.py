@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, Playwright, ViewportSize, expect, sync_playwright
 
 from api.app import create_app
-from api.auth import add_user
+from api.auth import create_user
 from api.config import Settings
 from demo.bundle import load_demo
 from matcher.hashing import HashingEncoder
@@ -23,6 +19,7 @@ from migrations import migrate
 from models.database import make_engine, make_session_factory
 from models.user import Role
 from tests.conftest import TEST_DATABASE_URL, create_postgres_database, drop_postgres_database
+from tests.live import serving
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -53,14 +50,6 @@ class LiveServer:
     database_url: str
 
 
-def _free_port() -> int:
-    """A free TCP port on loopback."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The app over the bundled demo data with an admin and a staff user, served by uvicorn in a thread."""
@@ -73,21 +62,11 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     with make_session_factory(engine).begin() as session:
         load_demo(session)
         for role in (Role.admin, Role.staff):
-            add_user(session, name=role.value, role=role, password=PASSWORDS[role.value], actor="test")
+            create_user(session, name=role.value, role=role, password=PASSWORDS[role.value])
     engine.dispose()
-    port = _free_port()
     app = create_app(Settings(database_url=database_url), encoder=HashingEncoder())
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("测试服务器未能启动")
-        time.sleep(0.05)
-    yield LiveServer(f"http://127.0.0.1:{port}", database_url)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app) as url:
+        yield LiveServer(url, database_url)
     if name:
         drop_postgres_database(TEST_DATABASE_URL, name)
 

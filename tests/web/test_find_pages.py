@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 from sqlalchemy import delete
 
-from api.auth import add_user
+from api.auth import create_user
 from models.database import make_engine, make_session_factory
 from models.user import Role, User
 from tests.web.conftest import LiveServer, no_overflow, shot
@@ -27,7 +27,7 @@ def staff_token(live_server: LiveServer) -> Iterator[str]:
     sessions = make_session_factory(engine)
     name = f"staff-{uuid.uuid4().hex[:10]}"
     with sessions.begin() as session:
-        _, token = add_user(session, name=name, role=Role.staff, password=None, actor="test")
+        _, token = create_user(session, name=name, role=Role.staff, password=None)
     yield token
     with sessions.begin() as session:
         session.execute(delete(User).where(User.name == name))
