@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from api.config import get_settings
 from api.database import open_database
 from api.services import weights as weights_service
-from api.services.write import Conflict, NotFound, Operator
+from api.services.write import Operator, ServiceError
 from matcher.weights import Weights
 from models.database import make_session_factory
 from models.row_errors import describe
@@ -93,10 +93,16 @@ def _changes(changes: dict[str, list[Any]]) -> list[str]:
     return [f"    {name}：{old} → {new}" for name, (old, new) in changes.items()]
 
 
-def _saved(row: WeightsVersion, before: dict[str, Any]) -> None:
-    """Report a new version and what it changed."""
+def _new_version(write: Callable[[Session, int], WeightsVersion]) -> None:
+    """Make a new version (`write` gets the current version's number); report what it changed, or why not."""
+    with _database() as session:
+        before = weights_service.current(session)
+        try:
+            row = write(session, before.version)
+        except ServiceError as exc:
+            _fail(str(exc))
     typer.echo(f"已保存权重版本 {row.version}（{row.reason}）")
-    for line in _changes(weights_service.diff(before, row.weights)) or ["    权重与上一版本相同"]:
+    for line in _changes(weights_service.diff(before.weights, row.weights)) or ["    权重与上一版本相同"]:
         typer.echo(line)
 
 
@@ -130,20 +136,16 @@ def set_command(
     """Save a whole weights object as a new version (audited)."""
     weights = _read_weights(source)
     checked = _check_reason(reason)
-    with _database() as session:
-        before = weights_service.current(session)
-        try:
-            row = weights_service.save(
-                session=session,
-                actor=Operator.current(),
-                live=None,
-                weights=weights,
-                reason=checked,
-                expected_version=before.version if expected_version is None else expected_version,
-            )
-        except Conflict as exc:
-            _fail(str(exc))
-    _saved(row, before.weights)
+    _new_version(
+        lambda session, current: weights_service.save(
+            session=session,
+            actor=Operator.current(),
+            live=None,
+            weights=weights,
+            reason=checked,
+            expected_version=current if expected_version is None else expected_version,
+        )
+    )
 
 
 @weights_app.command("history", help="列出全部版本（最新在前）：修改人、时间、原因和变化。")
@@ -170,17 +172,13 @@ def rollback_command(
 ) -> None:
     """Make an old version current again as a new version (audited)."""
     checked = None if reason is None else _check_reason(reason)
-    with _database() as session:
-        before = weights_service.current(session)
-        try:
-            row = weights_service.rollback(
-                session=session,
-                actor=Operator.current(),
-                live=None,
-                version=version,
-                reason=checked,
-                expected_version=expected_version,
-            )
-        except (NotFound, Conflict) as exc:
-            _fail(str(exc))
-    _saved(row, before.weights)
+    _new_version(
+        lambda session, _current: weights_service.rollback(
+            session=session,
+            actor=Operator.current(),
+            live=None,
+            version=version,
+            reason=checked,
+            expected_version=expected_version,
+        )
+    )

@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal, cast, get_args
 
+from matcher.registry import OfferKind
 from models.catalogue import parse_file
 from models.enums import FitOut, ScenarioStatus
 from models.records import BuildingRecord, CatalogueRecord, EnterpriseRecord, ScenarioRecord
@@ -17,7 +18,8 @@ DEVSET_DIR = Path(__file__).parent / "devset_data"
 REFERENCE_DATE = date(2026, 12, 1)
 """The day the set is judged on: scenarios with an earlier deadline have expired."""
 
-ItemKind = Literal["buildings", "scenarios"]
+ItemKind = OfferKind
+"""The kinds a firm is offered, which the set grades."""
 HiddenKind = Literal["enterprise", "building", "scenario"]
 TrapKind = Literal["too_small", "too_dear", "not_move_in_ready", "expired", "closed", "awarded", "draft"]
 TRAP_KINDS: tuple[str, ...] = get_args(TrapKind)

@@ -47,14 +47,7 @@ def keep(
     item.score = score
     item.reasons = [reason[:MAX_REASON_CHARS] for reason in reasons[:MAX_REASONS]]
     item.find_query = query
-    audit(
-        session,
-        actor=user.name,
-        action="shortlist.keep",
-        target_kind="shortlist",
-        target_id=building.id,
-        after={"firm": firm_name, "building": building.id, "score": score},
-    )
+    _audit(session, user, "shortlist.keep", item, kept=True)
     commit(session, None)
     return item
 
@@ -66,12 +59,19 @@ def remove(*, session: Session, user: User, item_id: int) -> None:
     if item is None or item.user_id != user.id:
         raise NotFound("候选清单中没有这一条（可能已被移除）")
     session.delete(item)
+    _audit(session, user, "shortlist.remove", item, kept=False)
+    commit(session, None)
+
+
+def _audit(session: Session, user: User, action: str, item: ShortlistItem, *, kept: bool) -> None:
+    """The audit entry of a row kept (its values after) or removed (its values before)."""
+    values = {"firm": item.firm_name, "building": item.building_id, "score": item.score}
     audit(
         session,
         actor=user.name,
-        action="shortlist.remove",
+        action=action,
         target_kind="shortlist",
         target_id=item.building_id,
-        before={"firm": item.firm_name, "building": item.building_id, "score": item.score},
+        before=None if kept else values,
+        after=values if kept else None,
     )
-    commit(session, None)

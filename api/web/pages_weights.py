@@ -17,7 +17,7 @@ from api.services import weights as weights_service
 from api.web.admin_forms import PostedForm, china_time
 from api.web.session import AdminPage, CsrfChecked
 from api.web.templating import render
-from api.web.weights_view import FIELDS, PreviewView, history_views, label, preview_view, slider_groups
+from api.web.weights_view import FIELDS, PreviewView, history_views, preview_view, slider_groups
 from matcher.weights import Weights
 from models.row_errors import describe
 from models.weights_version import WeightsVersion
@@ -41,10 +41,10 @@ def read_weights(form: FormData) -> tuple[Weights | None, list[str]]:
         try:
             number = float(text)
         except ValueError:
-            errors.append(f"{label(name)}：应为 0–1 之间的数字，实际为「{text[:40]}」")
+            errors.append(f"{Weights.label(name)}：应为 0–1 之间的数字，实际为「{text[:40]}」")
             continue
         if not (math.isfinite(number) and 0.0 <= number <= 1.0):
-            errors.append(f"{label(name)}：应在 0–1 之间，实际为 {text[:40]}")
+            errors.append(f"{Weights.label(name)}：应在 0–1 之间，实际为 {text[:40]}")
             continue
         values[name] = number
     return (Weights(**values) if not errors else None), errors

@@ -20,11 +20,6 @@ KIND_NOUNS: dict[ItemKind, str] = {"buildings": "楼宇", "scenarios": "应用�
 FIELDS = tuple(Weights.model_fields)
 
 
-def label(name: str) -> str:
-    """A weight's short Chinese name (the part of its description before the colon)."""
-    return (Weights.model_fields[name].description or name).split("：")[0]
-
-
 def meaning(name: str) -> str:
     """What a weight does, in Chinese (the part of its description after the colon)."""
     return (Weights.model_fields[name].description or "").partition("：")[2]
@@ -50,7 +45,7 @@ class Slider:
     @property
     def label(self) -> str:
         """The short Chinese name."""
-        return label(self.name)
+        return Weights.label(self.name)
 
     @property
     def meaning(self) -> str:
@@ -291,7 +286,7 @@ def preview_view(
         for entry in result["firms"]
     ]
     changed = [
-        (label(name), shown(before), shown(after))
+        (Weights.label(name), shown(before), shown(after))
         for name, (before, after) in result["changed_weights"].items()
     ]
     elapsed = (time.perf_counter() - started) * 1000
@@ -319,7 +314,7 @@ class HistoryView:
 def _change(name: str, old: float | None, new: float | None) -> tuple[str, str, str, str]:
     """One changed weight of a version: its label, both values and the direction."""
     before, after = old or 0.0, new or 0.0
-    return label(name), shown(before), shown(after), "up" if after > before else "down"
+    return Weights.label(name), shown(before), shown(after), "up" if after > before else "down"
 
 
 def history_views(session: Session) -> list[HistoryView]:

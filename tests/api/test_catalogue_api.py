@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from models.database import WriteBusy
 from tests.api.conftest import Api
 from tests.files import building, csv_bytes, jsonl
 
@@ -112,3 +115,20 @@ def test_every_write_is_audited_with_before_and_after(api: Api) -> None:
     assert (update["before"]["rent_yuan_m2_month"], update["after"]["rent_yuan_m2_month"]) == (85, 70)
     assert all(e["actor"] in ("staff", "admin") for e in entries if e["target_id"] == "AUD1")
     assert api.client.get("/api/v1/audit", headers=api.staff).status_code == 403
+
+
+def test_a_busy_database_is_a_503_in_chinese_and_writes_nothing(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from api.services import catalogue
+
+    def busy(_session: object) -> None:
+        raise WriteBusy
+
+    monkeypatch.setattr(catalogue, "begin_write", busy)
+    answer = api.client.post(B, json=building(id="BUSY1"), headers=api.staff)
+    assert answer.status_code == 503
+    assert answer.headers["Retry-After"]
+    assert "数据库正忙" in answer.json()["detail"]
+    monkeypatch.undo()
+    assert api.client.get(f"{B}/BUSY1", headers=api.staff).status_code == 404
