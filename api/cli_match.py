@@ -50,6 +50,7 @@ def _loaded() -> AppState:
 def _match(direction: DirectionName, record_id: str, k: int, as_json: bool) -> None:
     """Print the best matches for a stored record, or exit with a message naming an unknown id."""
     from api.services import matching
+    from api.services.catalogue import RecordNotFound
     from matcher.directions import DIRECTIONS
 
     state = _loaded()
@@ -58,7 +59,7 @@ def _match(direction: DirectionName, record_id: str, k: int, as_json: bool) -> N
             answer = matching.match(
                 state=state, session=session, direction=DIRECTIONS[direction], record=record_id, k=k
             )
-        except matching.UnknownRecord as exc:
+        except RecordNotFound as exc:
             err.print(str(exc), markup=False)
             raise typer.Exit(1) from None
     _print_matches(answer, as_json)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
 from api.deps import OPTIONAL_LOGIN, MaybeUser, SessionDep, StaffUser, StateDep
@@ -119,17 +119,14 @@ def _handler(endpoint: Endpoint) -> Callable[..., Any]:
         record = body if body is not None else record_id
         assert record is not None
         districts = [value.value for value in district or []]
-        try:
-            found = matching.match(
-                state=state,
-                session=session,
-                direction=endpoint.direction,
-                record=record,
-                k=k,
-                districts=districts,
-            )
-        except matching.UnknownRecord as exc:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+        found = matching.match(
+            state=state,
+            session=session,
+            direction=endpoint.direction,
+            record=record,
+            k=k,
+            districts=districts,
+        )
         return found.json()
 
     vars(answer)["__signature__"] = _signature(endpoint)

@@ -9,22 +9,14 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from api.schemas import MatchOut
+from api.services.catalogue import RecordNotFound
 from api.state import AppState, WeightsInUse, synchronise
 from matcher.directions import Direction
 from matcher.recommender import MatchResult
-from models.catalogue import KIND_LABELS
 from models.records import CatalogueRecord, RecordKind
 
 MAX_K = 50
 """The most results one match may ask for."""
-
-
-class UnknownRecord(LookupError):
-    """A stored record asked for by id that the catalogue does not hold; the message names it in Chinese."""
-
-    def __init__(self, kind: RecordKind, record_id: str) -> None:
-        """Name the kind and the id."""
-        super().__init__(f"{KIND_LABELS[kind]}「{record_id}」不存在")
 
 
 @dataclass(frozen=True)
@@ -55,11 +47,11 @@ def catch_up(*, state: AppState, session: Session) -> WeightsInUse:
 
 
 def stored(*, state: AppState, kind: RecordKind, record_id: str) -> CatalogueRecord:
-    """A record of the catalogue by id; UnknownRecord when there is none."""
+    """A record of the catalogue by id; RecordNotFound when there is none."""
     try:
         return state.recommender.stored(kind, record_id)
     except KeyError:
-        raise UnknownRecord(kind, record_id) from None
+        raise RecordNotFound(kind, record_id) from None
 
 
 def match(

@@ -15,6 +15,7 @@ from starlette.datastructures import QueryParams
 
 from api.deps import SessionDep, StateDep
 from api.services import matching
+from api.services.catalogue import RecordNotFound
 from api.state import AppState
 from api.web.district_map import MapMark, district_map
 from api.web.session import StaffPage
@@ -209,7 +210,7 @@ def parse_find(state: AppState, params: QueryParams) -> FirmQuery:
     if firm_id:
         try:
             stored = matching.stored(state=state, kind="enterprises", record_id=firm_id)
-        except matching.UnknownRecord:
+        except RecordNotFound:
             query.errors.append(f"企业：编号「{firm_id[:64]}」不在企业库中")
         else:
             assert isinstance(stored, EnterpriseRecord)
@@ -394,7 +395,7 @@ def find_firms(request: Request, user: StaffPage, state: StateDep, session: Sess
     if building_id:
         try:
             stored = matching.stored(state=state, kind="buildings", record_id=building_id)
-        except matching.UnknownRecord:
+        except RecordNotFound:
             errors.append(f"楼宇：编号「{building_id[:64]}」不在楼宇库中")
         else:
             assert isinstance(stored, BuildingRecord)
