@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.services.listings import read
@@ -22,6 +23,20 @@ class RecordNotFound(NotFound):
     def __init__(self, kind: RecordKind, record_id: str) -> None:
         """The message names the kind and the id."""
         super().__init__(f"{KIND_LABELS[kind]}「{record_id}」不存在")
+
+
+class EditedMeanwhile(Conflict):
+    """The record changed after the editor opened it: saving the whole form would undo that change."""
+
+    def __init__(self, kind: RecordKind, record_id: str) -> None:
+        """The message names the record and says that nothing was saved."""
+        super().__init__(f"{KIND_LABELS[kind]}「{record_id}」在您编辑期间已被他人修改，本次未保存")
+
+
+def version_of(session: Session, kind: RecordKind, record_id: str) -> str | None:
+    """What an editor's form is based on: the stored record's content hash (None when there is none)."""
+    table = TABLES[kind].__table__
+    return session.scalar(select(table.c.content_hash).where(table.c.id == record_id))
 
 
 def _stored(session: Session, kind: RecordKind, record_id: str) -> CatalogueRecord:
@@ -91,14 +106,26 @@ def patch(
 
 
 def replace(
-    *, session: Session, actor: Actor, live: Live | None, kind: RecordKind, record: CatalogueRecord
+    *,
+    session: Session,
+    actor: Actor,
+    live: Live | None,
+    kind: RecordKind,
+    record: CatalogueRecord,
+    based_on: str | None,
 ) -> bool:
-    """Store a whole edited record over the stored one; False (and nothing written) when nothing differs."""
+    """Store a whole edited record over the stored one; False (and nothing written) when nothing differs.
+
+    `based_on` is `version_of` the record when the editor opened it: when someone saved it since,
+    EditedMeanwhile, rather than silently undoing their change with the form's older values.
+    """
     begin_write(session)
     before = _stored(session, kind, record.id)
     if record.model_dump() == before.model_dump():
         session.commit()
         return False
+    if based_on is not None and version_of(session, kind, record.id) != based_on:
+        raise EditedMeanwhile(kind, record.id)
     _write(session, actor, live, kind, record, before)
     return True
 

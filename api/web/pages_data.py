@@ -206,11 +206,17 @@ def edit_page(
     kind: RecordKind,
     record_id: str,
     values: dict[str, FormValue],
+    *,
     errors: dict[str, list[str]] | None = None,
     message: str | None = None,
+    problem: str | None = None,
+    based_on: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    """Render a record's edit form with the given values and the reasons per field."""
+    """Render a record's edit form with the given values, the reasons per field, and what it is based on.
+
+    `based_on` is the version the values were edited from; by default the record as stored now.
+    """
     row = session.get(TABLES[kind], record_id)
     stored = listings.read(kind, row) if row is not None else {}
     context = {
@@ -224,6 +230,8 @@ def edit_page(
         "values": values,
         "errors": errors or {},
         "message": message,
+        "problem": problem,
+        "based_on": based_on or catalogue.version_of(session, kind, record_id) or "",
     }
     return render(request, "data_edit.html", context, status_code=status_code)
 
@@ -271,14 +279,31 @@ def save_record(
     record_id: RecordIdPath,
     form: PostedForm,
 ) -> Response:
-    """Validate the whole record again and save it; a bad field keeps everything typed and says why."""
+    """Validate the whole record again and save it; a bad field, or a record someone saved meanwhile,
+    keeps everything typed and says why."""
     values = posted_values(kind, form)
+    based_on = form.get("based_on")
+    based_on = based_on if isinstance(based_on, str) and based_on else None
     record, errors = validate(kind, record_id, values)
     if record is None:
         code = status.HTTP_422_UNPROCESSABLE_CONTENT
-        return edit_page(request, session, kind, record_id, values, errors, status_code=code)
+        return edit_page(
+            request, session, kind, record_id, values, errors=errors, based_on=based_on, status_code=code
+        )
+    try:
+        changed = catalogue.replace(
+            session=session, actor=user, live=state, kind=kind, record=record, based_on=based_on
+        )
+    except catalogue.EditedMeanwhile as exc:
+        problem = (
+            f"{exc}。您填写的内容都已保留，页面顶部的“最近更新”已换成最新时间；"
+            "请核对后再次保存，或放弃修改查看最新内容。"
+        )
+        return edit_page(
+            request, session, kind, record_id, values, problem=problem, status_code=status.HTTP_409_CONFLICT
+        )
     outcome = "same"
-    if catalogue.replace(session=session, actor=user, live=state, kind=kind, record=record):
+    if changed:
         outcome = "draft" if isinstance(record, ScenarioRecord) and record.drafted else "1"
     target = f"/admin/data/{kind}/{quote(record_id)}?saved={outcome}"
     return RedirectResponse(target, status.HTTP_303_SEE_OTHER)

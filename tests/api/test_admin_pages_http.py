@@ -464,3 +464,29 @@ def test_a_scenario_without_an_owner_is_saved_as_a_draft(api: Api) -> None:
     assert answer.status_code == 200
     assert "已存为草稿" in answer.text
     assert api.client.get("/api/v1/scenarios/S00003", headers=api.admin).json()["status"] == "draft"
+
+
+def based_on(html: str) -> str:
+    """The version an edit form was opened on (its hidden `based_on` field)."""
+    found = re.search(r'name="based_on" value="([^"]*)"', html)
+    assert found is not None
+    return found.group(1)
+
+
+def test_an_edit_of_a_record_saved_meanwhile_is_refused_and_keeps_both(api: Api) -> None:
+    csrf = sign_in(api)
+    opened = based_on(api.client.get("/admin/data/buildings/B00003").text)
+    record = api.client.get("/api/v1/buildings/B00003", headers=api.admin).json()
+    meanwhile = api.client.patch("/api/v1/buildings/B00003", json={"name": "同事改的名字"}, headers=api.staff)
+    assert meanwhile.status_code == 200
+    form = {**browser_form(record), "csrf_token": csrf, "based_on": opened, "rent_yuan_m2_month": "66"}
+    refused = api.client.post("/admin/data/buildings/B00003", data=form)
+    assert refused.status_code == 409
+    assert "在您编辑期间已被他人修改，本次未保存" in text_of(refused.text)
+    assert 'value="66"' in refused.text
+    stored = api.client.get("/api/v1/buildings/B00003", headers=api.admin).json()
+    assert (stored["name"], stored["rent_yuan_m2_month"]) == ("同事改的名字", record["rent_yuan_m2_month"])
+    again = {**form, "based_on": based_on(refused.text)}
+    saved = api.client.post("/admin/data/buildings/B00003", data=again, follow_redirects=False)
+    assert saved.status_code == 303
+    assert api.client.get("/api/v1/buildings/B00003", headers=api.admin).json()["rent_yuan_m2_month"] == 66

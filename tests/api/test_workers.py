@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,6 +32,7 @@ from migrations import migrate
 from models.catalogue import import_file
 from models.database import make_engine, make_session_factory
 from tests.files import building, jsonl
+from tests.live import free_port
 
 XINGPEI = str(Path(sys.executable).parent / "xingpei")
 WORKERS = 2
@@ -57,13 +57,6 @@ def _tiny_model(folder: Path) -> Path:
     module = {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.StaticEmbedding"}
     (folder / "modules.json").write_text(json.dumps([module]))
     return folder
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -154,7 +147,7 @@ def served(fresh_database_url: str, tmp_path: Path) -> Iterator[Served]:
     )
     assert added.returncode == 0, added.stderr
     token = added.stdout.strip().splitlines()[-1]
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "serve.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
