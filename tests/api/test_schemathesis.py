@@ -162,8 +162,9 @@ def _st_run(base: str, examples: int, workers: int, report: Path) -> tuple[int, 
 
 def _summary(output: str) -> str:
     """The lines of st's summary worth quoting: operations, phases and test cases."""
-    wanted = re.compile(r"^\s*(Tested:|Test cases:|✅|❌|⏭|.*Missing test data|.*Schema validation)")
-    return "\n".join(line.rstrip() for line in output.splitlines()[-40:] if wanted.match(line))
+    summary = output[output.rfind("SUMMARY") :]
+    wanted = re.compile(r"^\s*(Tested:|\d+ generated|✅|❌|🚫|⏭|⚠️)")
+    return "\n".join(line.rstrip() for line in summary.splitlines() if wanted.match(line))
 
 
 TOOL_BUG = "AST constructor recursion depth mismatch"
