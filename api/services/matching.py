@@ -65,6 +65,19 @@ def match(
 ) -> Answer:
     """Catch up, then the best `k` for a record (ad hoc, or a stored one by id) with the current weights."""
     used = catch_up(state=state, session=session)
+    return rank(state=state, used=used, direction=direction, record=record, k=k, districts=districts)
+
+
+def rank(
+    *,
+    state: AppState,
+    used: WeightsInUse,
+    direction: Direction,
+    record: CatalogueRecord | str,
+    k: int,
+    districts: Sequence[str] = (),
+) -> Answer:
+    """The best `k` for a record with the weights `catch_up` returned (a caller that caught up already)."""
     query = stored(state=state, kind=direction.query, record_id=record) if isinstance(record, str) else record
     result = state.recommender.match(direction, query, k, weights=used.weights, districts=districts)
     return Answer(result, used.version)

@@ -293,7 +293,7 @@ class BuildingResult:
 @router.get("/find/buildings")
 def find_buildings(request: Request, user: StaffPage, state: StateDep, session: SessionDep) -> Response:
     """为企业找楼: the form, and for a stored or typed-in firm the ranked buildings with a map."""
-    matching.catch_up(state=state, session=session)  # a firm saved by another worker is found
+    used = matching.catch_up(state=state, session=session)  # a firm saved by another worker is found
     params = request.query_params
     query = parse_find(state, params)
     context: dict[str, Any] = {
@@ -308,9 +308,9 @@ def find_buildings(request: Request, user: StaffPage, state: StateDep, session: 
     }
     firm = query.firm
     if firm is not None:
-        result = matching.match(
+        result = matching.rank(
             state=state,
-            session=session,
+            used=used,
             direction=DIRECTIONS["firm_buildings"],
             record=firm,
             k=query.k,
@@ -378,7 +378,7 @@ def _floor(building: BuildingRecord, raw: str, errors: list[str]) -> BuildingRec
 @router.get("/find/firms")
 def find_firms(request: Request, user: StaffPage, state: StateDep, session: SessionDep) -> Response:
     """为楼宇找企业: pick a building (optionally a vacant floor's area) and see the firms that fit it."""
-    matching.catch_up(state=state, session=session)  # a building saved by another worker is found
+    used = matching.catch_up(state=state, session=session)  # a building saved by another worker is found
     params = request.query_params
     errors: list[str] = []
     form = {name: params.get(name, "") for name in ("q", "building", "area", "floor", "k")}
@@ -402,8 +402,8 @@ def find_firms(request: Request, user: StaffPage, state: StateDep, session: Sess
             context["building"] = stored
             offered = _floor(stored, form["area"].strip(), errors) if form["area"].strip() else stored
             if not errors:
-                result = matching.match(
-                    state=state, session=session, direction=DIRECTIONS["building_firms"], record=offered, k=k
+                result = matching.rank(
+                    state=state, used=used, direction=DIRECTIONS["building_firms"], record=offered, k=k
                 ).result
                 firms = []
                 for match in result.results:
