@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.services.write import NotFound, commit
+from api.services.write import commit
 from models.audit import record as audit
 from models.database import begin_write
 from models.records import BuildingRecord, EnterpriseRecord
@@ -53,11 +53,12 @@ def keep(
 
 
 def remove(*, session: Session, user: User, item_id: int) -> None:
-    """Take a row off the user's own list; NotFound when the user has no such row."""
+    """Take a row off the user's own list; a row already gone (or another user's) is left as it is."""
     begin_write(session)
     item = session.get(ShortlistItem, item_id)
     if item is None or item.user_id != user.id:
-        raise NotFound("候选清单中没有这一条（可能已被移除）")
+        session.commit()
+        return
     session.delete(item)
     _audit(session, user, "shortlist.remove", item, kept=False)
     commit(session, None)
