@@ -257,7 +257,7 @@ class InvalidOut(BaseModel):
 
 _ERRORS: dict[int, tuple[type[BaseModel], str]] = {
     401: (ErrorOut, "未登录，或令牌无效"),
-    403: (ErrorOut, "需要管理员权限"),
+    403: (ErrorOut, "无权执行此操作：需要管理员权限，或该跟进不属于您所在的区"),
     404: (ErrorOut, "记录不存在（或匿名用户无权查看）"),
     409: (ErrorOut, "与已保存的数据冲突：编号已存在，或所基于的版本已被他人更新"),
     413: (ErrorOut, "上传的文件过大"),

@@ -10,10 +10,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.auth import LoginLimiter
 from api.config import Settings
 from api.services import weights as weights_service
-from api.services.write import CatalogueChange, Change
+from api.services.write import CapacityChange, CatalogueChange, Change
 from matcher.encoder import Encoder
 from matcher.recommender import KINDS, Recommender
 from matcher.weights import Weights
+from models.capacity import CAPACITY_STAMP, Capacity, load_capacity
 from models.catalogue import iter_records
 from models.catalogue_stamp import stamps, versions
 
@@ -28,6 +29,8 @@ class AppState:
     weights_version: int
     catalogue_stamps: dict[str, int]
     """The catalogue stamp of each kind that the recommender's tables reflect."""
+    capacity_stamp: int = 0
+    """The capacity stamp that the recommender's available areas and placed firms reflect."""
     limiter: LoginLimiter = field(default_factory=LoginLimiter)
     lock: threading.Lock = field(default_factory=threading.Lock)
     """Serialises changes to the recommender's tables."""
@@ -37,9 +40,17 @@ class AppState:
         with self.lock:
             if isinstance(change, CatalogueChange):
                 self._apply_catalogue(change)
+            elif isinstance(change, CapacityChange):
+                if change.stamp > self.capacity_stamp:
+                    self.set_capacity(change.capacity, change.stamp)
             elif change.version > self.weights_version:
                 self.recommender.weights = change.weights
                 self.weights_version = change.version
+
+    def set_capacity(self, capacity: Capacity, stamp: int) -> None:
+        """Match on this capacity from now on (a whole capacity, so only the newest counts)."""
+        self.recommender.set_capacity(capacity.taken, capacity.placed)
+        self.capacity_stamp = stamp
 
     def _apply_catalogue(self, change: CatalogueChange) -> None:
         """Update the recommender's tables with a write, in the order of the kind's stamps.
@@ -68,9 +79,12 @@ def load_state(settings: Settings, sessions: sessionmaker[Session], encoder: Enc
         weights = Weights(**version.weights)
         number = version.version
         seen = stamps(session)
+        capacity = load_capacity(session)
         session.commit()
-    recommender = Recommender(encoder, weights=weights).load(catalogue)
-    return AppState(settings, sessions, recommender, number, seen)
+    recommender = Recommender(encoder, weights=weights)
+    recommender.set_capacity(capacity.taken, capacity.placed)
+    recommender.load(catalogue)
+    return AppState(settings, sessions, recommender, number, seen, seen.get(CAPACITY_STAMP, 0))
 
 
 @dataclass(frozen=True)
@@ -82,7 +96,7 @@ class WeightsInUse:
 
 
 def synchronise(state: AppState, session: Session) -> WeightsInUse:
-    """Catch up with catalogue and weights changes saved elsewhere (the CLI, another worker).
+    """Catch up with catalogue, capacity and weights changes saved elsewhere (the CLI, another worker).
 
     One query when nothing changed; a kind another process wrote is reloaded from the database.
     """
@@ -92,6 +106,9 @@ def synchronise(state: AppState, session: Session) -> WeightsInUse:
         for kind in stale:
             state.recommender.replace(kind, list(iter_records(session, kind)))
             state.catalogue_stamps[kind] = seen.catalogue.get(kind, 0)
+        capacity_stamp = seen.catalogue.get(CAPACITY_STAMP, 0)
+        if capacity_stamp != state.capacity_stamp:
+            state.set_capacity(load_capacity(session), capacity_stamp)
         if seen.weights > state.weights_version:
             saved = weights_service.current(session)
             state.recommender.weights = Weights(**saved.weights)

@@ -10,6 +10,8 @@ BUILDING_CONSTRAINTS = {
     "area": "可租面积小于需求面积",
     "rent": "租金高于企业租金上限",
     "fit_out": "企业需要拎包入住，楼宇未达拎包入住标准",
+    "full": "楼宇面积已全部签约或入驻",
+    "placed": "企业已签约或入驻楼宇",
 }
 SCENARIO_CONSTRAINTS = {
     "status": "场景未处于征集状态（草稿、已截止或已揭榜）",
@@ -24,6 +26,8 @@ def building_violations(firm: Columns, building: Columns) -> dict[str, np.ndarra
             "area": ~np.isnan(firm["need"]) & (firm["need"] > building["vacant"]),
             "rent": ~np.isnan(firm["max_rent"]) & (building["rent"] > firm["max_rent"]),
             "fit_out": firm["needs_ready"] & ~building["ready"],
+            "full": building["vacant"] <= 0,
+            "placed": firm["placed"],
         }
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date
 
 import numpy as np
@@ -18,7 +19,7 @@ from matcher.store import ItemTable, NewRows, TableStore
 from matcher.tables import DISTRICTS, columns_of
 from matcher.text import record_text
 from matcher.weights import Weights
-from models.records import CatalogueRecord, EnterpriseRecord, RecordKind
+from models.records import BuildingRecord, CatalogueRecord, EnterpriseRecord, RecordKind
 
 __all__ = ["KINDS", "Match", "MatchResult", "Recommender"]
 
@@ -36,9 +37,13 @@ class Recommender:
     The database is the source of truth: `load` builds the tables, `upsert`/`remove`/`replace` keep
     them in step at the cost of the records written (appended rows, dead rows dropped now and then),
     and a change is visible to the next query. Any sequence of writes leaves exactly the numbers a
-    fresh `load` of the same records gives. Each write publishes a new snapshot, so queries running
-    meanwhile see the catalogue before or after it, never half of it. Vectors come from `encoder`;
-    pass a `CachedEncoder` so that unchanged texts are never encoded again.
+    fresh `load` of the same records (and capacity) gives. Each write publishes a new snapshot, so
+    queries running meanwhile see the catalogue before or after it, never half of it. Vectors come
+    from `encoder`; pass a `CachedEncoder` so that unchanged texts are never encoded again.
+
+    Capacity (`set_capacity`): buildings are matched on their available area (the ledger's vacancy
+    less the area leads have taken), and firms already placed in a building are not offered for
+    buildings. `records` holds buildings as matched; the ledger's figures stay in `ledger`.
     """
 
     def __init__(
@@ -49,6 +54,11 @@ class Recommender:
         self.weights = weights or Weights()
         self.today = today
         self.records: dict[RecordKind, dict[str, CatalogueRecord]] = {kind: {} for kind in KINDS}
+        self.ledger: dict[str, BuildingRecord] = {}
+        self.taken: Mapping[str, float] = {}
+        """Per building id, the ㎡ taken off its ledger vacancy."""
+        self.placed: frozenset[str] = frozenset()
+        """Enterprise ids no longer offered for buildings."""
         self._writing = threading.Lock()
         self._reset()
 
@@ -70,27 +80,66 @@ class Recommender:
         """Build every table from scratch, rows in id order."""
         with self._writing:
             self.records = {kind: {} for kind in KINDS}
+            self.ledger = {}
             self._reset()
-            latest = {kind: {record.id: record for record in catalogue.get(kind, ())} for kind in KINDS}
+            latest = {
+                kind: {record.id: record for record in self._offered(kind, catalogue.get(kind, ()))}
+                for kind in KINDS
+            }
             self._write({kind: (sorted(latest[kind].values(), key=lambda r: r.id), ()) for kind in KINDS})
         return self
 
     def upsert(self, kind: RecordKind, records: Sequence[CatalogueRecord]) -> None:
         """Add or replace records (unchanged ones cost nothing); the next query sees them."""
         with self._writing:
-            self._write({kind: (self._changed(kind, records), ())})
+            self._write({kind: (self._changed(kind, self._offered(kind, records)), ())})
 
     def replace(self, kind: RecordKind, records: Sequence[CatalogueRecord]) -> None:
         """Take every record of a kind afresh (after changes made by another process)."""
         with self._writing:
             wanted = {record.id for record in records}
             gone = [record_id for record_id in self.records[kind] if record_id not in wanted]
-            self._write({kind: (self._changed(kind, records), gone)})
+            for record_id in gone if kind == "buildings" else ():
+                self.ledger.pop(record_id, None)
+            self._write({kind: (self._changed(kind, self._offered(kind, records)), gone)})
 
     def remove(self, kind: RecordKind, ids: Sequence[str]) -> None:
         """Forget records; the next query no longer returns them."""
         with self._writing:
+            for record_id in ids if kind == "buildings" else ():
+                self.ledger.pop(record_id, None)
             self._write({kind: ((), [i for i in dict.fromkeys(ids) if i in self.records[kind]])})
+
+    def set_capacity(self, taken: Mapping[str, float], placed: Collection[str]) -> None:
+        """Take `taken` ㎡ off each building's ledger vacancy, and stop offering `placed` firms for buildings.
+
+        Only the buildings whose taken area moved are rewritten; the next query sees the change.
+        """
+        with self._writing:
+            before = self.taken
+            self.taken = dict(taken)
+            moved = {i for i in before.keys() | self.taken.keys() if before.get(i) != self.taken.get(i)}
+            put = [self._available(self.ledger[i]) for i in sorted(moved) if i in self.ledger]
+            placed_before, self.placed = self.placed, frozenset(placed)
+            if put:
+                self._write({"buildings": (self._changed("buildings", put), ())})
+            if self.placed != placed_before:
+                self._publish()
+
+    def _offered(self, kind: RecordKind, records: Sequence[CatalogueRecord]) -> Sequence[CatalogueRecord]:
+        """Records as matched: buildings with their available area (their ledger figures kept)."""
+        if kind != "buildings":
+            return records
+        buildings = [record for record in records if isinstance(record, BuildingRecord)]
+        self.ledger.update({record.id: record for record in buildings})
+        return [self._available(record) for record in buildings]
+
+    def _available(self, building: BuildingRecord) -> BuildingRecord:
+        """The building with its vacancy less the area leads have taken (never below 0)."""
+        taken = self.taken.get(building.id, 0.0)
+        if not taken:
+            return building
+        return building.model_copy(update={"vacant_area_m2": max(0.0, building.vacant_area_m2 - taken)})
 
     def _changed(self, kind: RecordKind, records: Sequence[CatalogueRecord]) -> list[CatalogueRecord]:
         """The records (the last of each id) that differ from what is stored."""
@@ -169,12 +218,22 @@ class Recommender:
         """Make the current tables the ones queries read."""
         totals = self._district_totals
         best = totals.max(axis=0, keepdims=True)
+        tables = {kind: store.table() for kind, store in self._stores.items()}
+        tables["enterprises"] = self._mark_placed(tables["enterprises"])
         self._snapshot = Snapshot(
-            {kind: store.table() for kind, store in self._stores.items()},
+            tables,
             self._vocabulary.snapshot(),
             np.divide(totals, best, out=np.zeros(totals.shape), where=best > 0),
             self._district_peers.copy(),
         )
+
+    def _mark_placed(self, table: ItemTable) -> ItemTable:
+        """The firms' table with the `placed` column set on the rows of placed firms."""
+        if not self.placed:
+            return table
+        placed = np.zeros(table.size, dtype=bool)
+        placed[[row for i in self.placed if (row := table.row_of.get(i, table.size)) < table.size]] = True
+        return dataclasses.replace(table, columns={**table.columns, "placed": placed})
 
     def _today(self) -> date:
         """The day deadlines are judged on."""
@@ -188,6 +247,8 @@ class Recommender:
         row = table.row(record)
         if row is not None:
             columns = {name: values[row : row + 1] for name, values in table.columns.items()}
+            if kind == "enterprises":  # a placed firm is only kept out of others' results, never refused
+                columns["placed"] = np.zeros(1, dtype=bool)
             return Query(record, columns, table.vectors[row], lexical, table.industries[row : row + 1])
         return Query(
             record,

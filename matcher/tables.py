@@ -28,7 +28,10 @@ def _buildings(records: Sequence[BuildingRecord]) -> dict[str, np.ndarray]:
 
 
 def _enterprises(records: Sequence[EnterpriseRecord]) -> dict[str, np.ndarray]:
-    """What the hard constraints and several factors read of firms; `preferred` is [n, 12] over DISTRICTS."""
+    """What the hard constraints and several factors read of firms; `preferred` is [n, 12] over DISTRICTS.
+
+    `placed` (a firm that signed for a building) is set by the recommender from its capacity.
+    """
     preferred = np.zeros((len(records), len(DISTRICTS)), dtype=bool)
     for row, record in enumerate(records):
         for district in record.preferred_districts:
@@ -39,6 +42,7 @@ def _enterprises(records: Sequence[EnterpriseRecord]) -> dict[str, np.ndarray]:
         "needs_ready": np.array([r.needs_move_in_ready for r in records], dtype=bool),
         "preferred": preferred,
         "headcount": numbers([r.headcount for r in records]),
+        "placed": np.zeros(len(records), dtype=bool),
     }
 
 

@@ -11,8 +11,9 @@ from models.building import Building  # noqa: F401  (registers the table)
 from models.catalogue_stamp import CatalogueStamp  # noqa: F401
 from models.database import make_engine
 from models.enterprise import Enterprise  # noqa: F401
+from models.indicator_target import IndicatorTarget  # noqa: F401
+from models.lead import Lead, LeadEvent  # noqa: F401
 from models.scenario import Scenario  # noqa: F401
-from models.shortlist import ShortlistItem  # noqa: F401
 from models.text_vector import TextVector  # noqa: F401
 from models.user import ApiToken, User  # noqa: F401
 from models.weights_version import WeightsVersion  # noqa: F401

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, CatalogueRow, enum_column
+from models.base import Base, CatalogueRow, UtcDateTime, enum_column, utcnow
 from models.enums import District, FitOut, Grade
 
 
@@ -41,3 +41,5 @@ class Building(CatalogueRow, Base):
     incentives: Mapped[str | None] = mapped_column(sa.Text)
     description: Mapped[str | None] = mapped_column(sa.Text)
     available_from: Mapped[date | None]
+    vacancy_as_of: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    """When `vacant_area_m2` was last written with a new figure (leads moved in later come off it)."""

@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
 from pydantic import ValidationError
@@ -17,7 +18,7 @@ from models.building import Building
 from models.catalogue_stamp import bump
 from models.enterprise import Enterprise
 from models.interchange import RawRow, read_rows
-from models.records import RECORD_TYPES, CatalogueRecord, RecordKind, ScenarioRecord
+from models.records import RECORD_TYPES, BuildingRecord, CatalogueRecord, RecordKind, ScenarioRecord
 from models.row_errors import ImportRejected, RowError, row_errors
 from models.scenario import Scenario
 
@@ -126,6 +127,19 @@ def _row_values(record: CatalogueRecord) -> dict[str, Any]:
     return values
 
 
+def _vacancy_columns(table: Table) -> list[Any]:
+    """The columns that date a building's vacancy (none for other kinds)."""
+    return [table.c.vacant_area_m2, table.c.vacancy_as_of] if "vacancy_as_of" in table.c else []
+
+
+def _vacancy(record: CatalogueRecord, old: Any, now: datetime) -> dict[str, Any]:
+    """A building's `vacancy_as_of`: now when its vacancy is new or a new figure, else as it was."""
+    if not isinstance(record, BuildingRecord):
+        return {}
+    unchanged = old is not None and old.vacant_area_m2 == record.vacant_area_m2
+    return {"vacancy_as_of": old.vacancy_as_of if unchanged else now}
+
+
 def upsert_records(
     session: Session, kind: RecordKind, records: Sequence[CatalogueRecord], progress: Progress | None = None
 ) -> ImportReport:
@@ -136,15 +150,18 @@ def upsert_records(
     now = utcnow()
     for chunk in _chunks(records):
         ids = [record.id for record in chunk]
-        query = select(table.c.id, table.c.content_hash).where(table.c.id.in_(ids))
-        existing = {row.id: row.content_hash for row in session.execute(query)}
+        query = select(table.c.id, table.c.content_hash, *_vacancy_columns(table)).where(table.c.id.in_(ids))
+        existing = {row.id: row for row in session.execute(query)}
         inserts, updates = [], []
         for record in chunk:
             values = _row_values(record)
-            old_hash = existing.get(record.id)
-            if old_hash is None:
-                inserts.append({**values, "created_at": now, "updated_at": now})
-            elif old_hash != values["content_hash"]:
+            old = existing.get(record.id)
+            if old is None:
+                inserts.append(
+                    {**values, **_vacancy(record, None, now), "created_at": now, "updated_at": now}
+                )
+            elif old.content_hash != values["content_hash"]:
+                values |= _vacancy(record, old, now)
                 updates.append({**values, "record_id": values.pop("id"), "updated_at": now})
             else:
                 unchanged += 1

@@ -60,7 +60,7 @@ def _no_path_separators(value: str) -> str:
     return value
 
 
-def _enum_parser(enum_class: type[LabelledEnum], noun: str) -> Callable[[Any], Any]:
+def enum_parser(enum_class: type[LabelledEnum], noun: str) -> Callable[[Any], Any]:
     """Return a validator that accepts an enum member by its code or its Chinese label."""
     choices = "、".join(
         member.value if member.value == member.label else f"{member.value}（{member.label}）"
@@ -142,23 +142,23 @@ Strings = Annotated[
 ]
 
 
-IndustryCode = Annotated[Industry, BeforeValidator(_enum_parser(Industry, "产业代码"))]
-DistrictName = Annotated[District, BeforeValidator(_enum_parser(District, "区"))]
-TagName = Annotated[EnterpriseTag, BeforeValidator(_enum_parser(EnterpriseTag, "企业标签"))]
-FitOutValue = Annotated[FitOut, BeforeValidator(_enum_parser(FitOut, "装修状态"))]
-GradeValue = Annotated[Grade, BeforeValidator(_enum_parser(Grade, "等级"))]
-OriginValue = Annotated[Origin, BeforeValidator(_enum_parser(Origin, "来源"))]
-OwnerTypeValue = Annotated[OwnerType, BeforeValidator(_enum_parser(OwnerType, "业主类型"))]
-LevelValue = Annotated[ScenarioLevel, BeforeValidator(_enum_parser(ScenarioLevel, "发布层级"))]
-DomainValue = Annotated[ScenarioDomain, BeforeValidator(_enum_parser(ScenarioDomain, "场景方向"))]
-BatchValue = Annotated[ScenarioBatch, BeforeValidator(_enum_parser(ScenarioBatch, "批次"))]
-StatusValue = Annotated[ScenarioStatus, BeforeValidator(_enum_parser(ScenarioStatus, "状态"))]
+IndustryCode = Annotated[Industry, BeforeValidator(enum_parser(Industry, "产业代码"))]
+DistrictName = Annotated[District, BeforeValidator(enum_parser(District, "区"))]
+TagName = Annotated[EnterpriseTag, BeforeValidator(enum_parser(EnterpriseTag, "企业标签"))]
+FitOutValue = Annotated[FitOut, BeforeValidator(enum_parser(FitOut, "装修状态"))]
+GradeValue = Annotated[Grade, BeforeValidator(enum_parser(Grade, "等级"))]
+OriginValue = Annotated[Origin, BeforeValidator(enum_parser(Origin, "来源"))]
+OwnerTypeValue = Annotated[OwnerType, BeforeValidator(enum_parser(OwnerType, "业主类型"))]
+LevelValue = Annotated[ScenarioLevel, BeforeValidator(enum_parser(ScenarioLevel, "发布层级"))]
+DomainValue = Annotated[ScenarioDomain, BeforeValidator(enum_parser(ScenarioDomain, "场景方向"))]
+BatchValue = Annotated[ScenarioBatch, BeforeValidator(enum_parser(ScenarioBatch, "批次"))]
+StatusValue = Annotated[ScenarioStatus, BeforeValidator(enum_parser(ScenarioStatus, "状态"))]
 Industries = Annotated[list[IndustryCode], BeforeValidator(_split_list), AfterValidator(_unique)]
 Districts = Annotated[list[DistrictName], BeforeValidator(_split_list), AfterValidator(_unique)]
 Tags = Annotated[list[TagName], BeforeValidator(_split_list), AfterValidator(_unique)]
 
 
-def _cross_field_error(field: str, message: str) -> PydanticCustomError:
+def cross_field_error(field: str, message: str) -> PydanticCustomError:
     """An error that involves two fields, reported against `field`."""
     return PydanticCustomError("cross_field", "{message}", {"field": field, "message": message})
 
@@ -237,9 +237,9 @@ class BuildingRecord(CatalogueRecord):
         """Coordinates come in pairs; the smallest unit fits inside the vacant area."""
         if (self.lat is None) != (self.lon is None):
             missing = "lon" if self.lon is None else "lat"
-            raise _cross_field_error(missing, "纬度和经度须同时填写或同时不填")
+            raise cross_field_error(missing, "纬度和经度须同时填写或同时不填")
         if self.min_unit_m2 is not None and self.min_unit_m2 > self.vacant_area_m2:
-            raise _cross_field_error(
+            raise cross_field_error(
                 "min_unit_m2", f"最小分割面积 {self.min_unit_m2:g} 大于可用面积 {self.vacant_area_m2:g}"
             )
         return self

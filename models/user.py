@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UtcDateTime, enum_column, utcnow
-from models.enums import LabelledEnum
+from models.enums import District, LabelledEnum
 
 
 class Role(LabelledEnum):
@@ -26,6 +26,8 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(64), unique=True)
     role: Mapped[Role] = mapped_column(enum_column(Role, "role"))
+    district: Mapped[District | None] = mapped_column(enum_column(District, "user_district"))
+    """The district a staff user works for: they change only its leads and their own (None: any)."""
     password_hash: Mapped[str | None] = mapped_column(sa.String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 

@@ -10,7 +10,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.services.listings import read
-from api.services.write import Actor, CatalogueChange, Conflict, Invalid, Live, NotFound, commit
+from api.services.write import (
+    Actor,
+    CatalogueChange,
+    Conflict,
+    Invalid,
+    Live,
+    NotFound,
+    after_catalogue_write,
+    commit,
+)
 from models.audit import record as audit
 from models.catalogue import KIND_LABELS, TABLES, delete_record, get_record, upsert_records
 from models.database import begin_write
@@ -67,7 +76,12 @@ def _write(
         after=record.model_dump(mode="json"),
     )
     written = read(kind, session.get(TABLES[kind], record.id, populate_existing=True))
-    commit(session, live, CatalogueChange(kind, report.stamp, put=[record]))
+    commit(
+        session,
+        live,
+        CatalogueChange(kind, report.stamp, put=[record]),
+        *after_catalogue_write(session, kind),
+    )
     return written
 
 
@@ -143,4 +157,6 @@ def delete(*, session: Session, actor: Actor, live: Live | None, kind: RecordKin
         target_id=record_id,
         before=before.model_dump(mode="json"),
     )
-    commit(session, live, CatalogueChange(kind, stamp, drop=[record_id]))
+    commit(
+        session, live, CatalogueChange(kind, stamp, drop=[record_id]), *after_catalogue_write(session, kind)
+    )

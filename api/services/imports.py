@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
-from api.services.write import Actor, CatalogueChange, Live, commit
+from api.services.write import Actor, CatalogueChange, Live, after_catalogue_write, commit
 from models.audit import record as audit
 from models.catalogue import ImportReport, Progress, iter_records, parse_file, upsert_records
 from models.database import begin_write
@@ -52,7 +52,8 @@ def import_records(
     )
     changed = report.created or report.updated
     put = list(iter_records(session, kind)) if changed and live is not None else []
-    commit(session, live, CatalogueChange(kind, report.stamp, put=put))
+    moved = after_catalogue_write(session, kind) if changed else ()
+    commit(session, live, CatalogueChange(kind, report.stamp, put=put), *moved)
     return report
 
 

@@ -16,6 +16,8 @@ from pydantic_core import ErrorDetails
 from sqlalchemy.orm import Session
 
 from matcher.weights import Weights
+from models.capacity import Capacity, capacity_write
+from models.enums import District
 from models.records import CatalogueRecord, RecordKind
 from models.user import Role
 
@@ -31,6 +33,10 @@ class Actor(Protocol):
     def role(self) -> Role:
         """What the actor may do."""
 
+    @property
+    def district(self) -> District | None:
+        """The district whose leads a staff user changes (None: no such limit)."""
+
 
 @dataclass(frozen=True)
 class Operator:
@@ -38,6 +44,7 @@ class Operator:
 
     name: str
     role: Role = Role.admin
+    district: District | None = None
 
     @classmethod
     def current(cls) -> Operator:
@@ -55,6 +62,18 @@ class NotFound(ServiceError):
     """The record to change does not exist (any more)."""
 
     status = 404
+
+
+class Forbidden(ServiceError):
+    """The actor may not make this change (another district's lead)."""
+
+    status = 403
+
+
+class Refused(ServiceError):
+    """A change the domain's rules do not allow (a stage moved backward, more area than is free)."""
+
+    status = 422
 
 
 class Conflict(ServiceError):
@@ -92,7 +111,15 @@ class WeightsChange:
     weights: Weights
 
 
-Change = CatalogueChange | WeightsChange
+@dataclass(frozen=True)
+class CapacityChange:
+    """Capacity as it stands after a write (the whole of it), and the capacity stamp after the write."""
+
+    stamp: int
+    capacity: Capacity
+
+
+Change = CatalogueChange | WeightsChange | CapacityChange
 
 
 class Live(Protocol):
@@ -100,6 +127,16 @@ class Live(Protocol):
 
     def apply(self, change: Change) -> None:
         """Make the next match see a committed change."""
+
+
+def capacity_change(session: Session) -> CapacityChange:
+    """Count a write that moves capacity (a lead's stage, a building's vacancy) and read capacity anew."""
+    return CapacityChange(*capacity_write(session))
+
+
+def after_catalogue_write(session: Session, kind: RecordKind) -> tuple[Change, ...]:
+    """What else a catalogue write changes: a building's new vacancy moves its capacity."""
+    return (capacity_change(session),) if kind == "buildings" else ()
 
 
 def commit(session: Session, live: Live | None, *changes: Change) -> None:

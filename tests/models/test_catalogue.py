@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from models.capacity import CAPACITY_STAMP
 from models.building import Building
 from models.catalogue import content_hash, count, import_file, iter_records, parse_file
 from models.catalogue_stamp import stamps, versions
@@ -106,7 +107,7 @@ def test_xlsx_export_keeps_formula_like_text_as_text(db_session: Session, tmp_pa
 def test_versions_reads_every_stamp_and_the_newest_weights_in_one_query(db_session: Session) -> None:
     before = versions(db_session)
     assert before.catalogue == stamps(db_session)
-    assert set(before.catalogue) == set(RECORD_TYPES)
+    assert set(before.catalogue) == {*RECORD_TYPES, CAPACITY_STAMP}
     import_file(db_session, "buildings", jsonl(building()), "b.jsonl")
     newest = before.weights + 7
     db_session.add(WeightsVersion(version=newest, weights={}, reason="测试", author="test"))
