@@ -61,7 +61,7 @@ def start_lead(body: LeadIn, session: SessionDep, user: StaffUser, state: StateD
         actor=user,
         live=state,
         state=state,
-        enterprise_id=body.enterprise_id,
+        enterprise=body.enterprise_id,
         kind=body.kind,
         offer_id=body.offer_id,
         note=body.note,

@@ -23,7 +23,7 @@ from matcher.registry import OfferKind
 from models.audit import record as audit
 from models.base import utcnow
 from models.capacity import load_capacity
-from models.catalogue import get_record
+from models.catalogue import get_record, upsert_records
 from models.clock import china_today
 from models.database import begin_write
 from models.enums import ScenarioStatus
@@ -79,13 +79,11 @@ def main_industry(firm: EnterpriseRecord) -> str | None:
 
 
 def seen_in_match(
-    state: AppState, session: Session, kind: LeadKind, firm_id: str, offer_id: str
+    state: AppState, session: Session, kind: LeadKind, firm: str | EnterpriseRecord, offer_id: str
 ) -> MatchSeen | None:
     """Where the current weights rank the offer for the firm (within the top `MAX_K`), or None."""
     direction = for_firm(OFFER_KINDS[kind])
-    answer = matching.match(
-        state=state, session=session, direction=direction, record=firm_id, k=matching.MAX_K
-    )
+    answer = matching.match(state=state, session=session, direction=direction, record=firm, k=matching.MAX_K)
     for match in answer.result.results:
         if match.id == offer_id:
             return MatchSeen(answer.weights_version, match.rank, match.score, dict(match.components))
@@ -98,17 +96,25 @@ def start(
     actor: Actor,
     live: Live | None,
     state: AppState | None,
-    enterprise_id: str,
+    enterprise: str | EnterpriseRecord,
     kind: LeadKind,
     offer_id: str,
     note: str = "",
 ) -> Lead:
-    """Start a lead at `recommended`, keeping the match as the server ranks it now (when `state` is given)."""
-    seen = seen_in_match(state, session, kind, enterprise_id, offer_id) if state is not None else None
+    """Start a lead at `recommended`, keeping the match as the server ranks it now (when `state` is given).
+
+    `enterprise` is a stored firm's id, or a typed-in firm (a prospect on the phone) that is stored
+    as a new enterprise in the same write; its id must be new.
+    """
+    seen = seen_in_match(state, session, kind, enterprise, offer_id) if state is not None else None
     begin_write(session)
-    firm = _firm(session, enterprise_id)
+    changes: tuple[Change, ...] = ()
+    if isinstance(enterprise, EnterpriseRecord):
+        firm, changes = enterprise, (_store_new_firm(session, actor, enterprise),)
+    else:
+        firm = _firm(session, enterprise)
     offer = _offer(session, kind, offer_id)
-    already = _open_lead(session, kind, enterprise_id, offer_id)
+    already = _open_lead(session, kind, firm.id, offer_id)
     if already is not None:
         raise Conflict(
             f"企业「{firm.name}」与{kind.label}「{_name(offer)}」已有进行中的跟进（编号 {already}）"
@@ -143,8 +149,20 @@ def start(
         target_id=str(lead.id),
         after=snapshot(lead),
     )
-    commit(session, live)
+    commit(session, live, *changes)
     return lead
+
+
+def _store_new_firm(session: Session, actor: Actor, firm: EnterpriseRecord) -> CatalogueChange:
+    """Store a typed-in firm as a new enterprise (audited); Conflict when its id is taken."""
+    if get_record(session, "enterprises", firm.id) is not None:
+        raise Conflict(f"企业编号「{firm.id}」已存在")
+    report = upsert_records(session, "enterprises", [firm])
+    after = firm.model_dump(mode="json")
+    audit(
+        session, actor=actor.name, action="create", target_kind="enterprises", target_id=firm.id, after=after
+    )
+    return CatalogueChange("enterprises", report.stamp, put=[firm])
 
 
 def _open_lead(session: Session, kind: LeadKind, enterprise_id: str, offer_id: str) -> int | None:
