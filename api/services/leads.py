@@ -15,7 +15,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.services import matching
-from api.services.write import Actor, Conflict, Forbidden, Live, NotFound, Refused, capacity_change, commit
+from api.services.write import (
+    Actor,
+    CatalogueChange,
+    Change,
+    Conflict,
+    Forbidden,
+    Live,
+    NotFound,
+    Refused,
+    capacity_change,
+    commit,
+)
 from api.state import AppState
 from matcher.directions import for_firm
 from matcher.ranking import industries_of
