@@ -73,7 +73,8 @@ def numbers(values: Sequence[float | None]) -> np.ndarray:
 def _vacant_root(buildings: Sequence[Any]) -> np.ndarray:
     """vacant ** −SIZE_FIT_EXPONENT, computed once per table for the area factor."""
     vacant = np.array([building.vacant_area_m2 for building in buildings], dtype=np.float64)
-    return np.asarray(vacant**-factors.SIZE_FIT_EXPONENT)
+    with np.errstate(divide="ignore"):  # a full building (nothing available) is never offered
+        return np.asarray(vacant**-factors.SIZE_FIT_EXPONENT)
 
 
 def _amenity_share(buildings: Sequence[Any]) -> np.ndarray:

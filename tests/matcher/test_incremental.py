@@ -44,7 +44,7 @@ Write = tuple[str, RecordKind, list[int]]
 
 writes = st.lists(
     st.tuples(
-        st.sampled_from(["upsert", "remove", "replace"]),
+        st.sampled_from(["upsert", "remove", "replace", "capacity"]),
         st.sampled_from(KINDS),
         st.lists(st.integers(0, 10_000), min_size=1, max_size=6),
     ),
@@ -58,6 +58,9 @@ def _apply(
 ) -> None:
     """Apply one write to the recommender and to the plain dictionaries that say what it should hold."""
     action, kind, picks = write
+    if action == "capacity":
+        recommender.set_capacity(*_capacity(picks))
+        return
     pool = POOL[kind]
     chosen = [pool[pick % len(pool)] for pick in picks]
     if action == "upsert":
@@ -71,6 +74,14 @@ def _apply(
         kept = [record for record in state[kind].values() if sum(map(ord, record.id)) % 3] + chosen
         recommender.replace(kind, kept)
         state[kind] = {record.id: record for record in kept}
+
+
+def _capacity(picks: list[int]) -> tuple[dict[str, float], set[str]]:
+    """Area taken off some buildings (some of them wholly) and some firms placed, drawn from `picks`."""
+    buildings, firms = POOL["buildings"], POOL["enterprises"]
+    taken = {buildings[pick % len(buildings)].id: float(100 * (pick % 7) + 50 * (pick % 2)) for pick in picks}
+    taken |= {buildings[picks[0] % len(buildings)].id: 1e7}  # more than any vacancy: the building is full
+    return taken, {firms[pick % len(firms)].id for pick in picks[1:]}
 
 
 def _answers(recommender: Recommender, firms: Sequence[CatalogueRecord]) -> list[object]:
@@ -111,11 +122,12 @@ def test_any_sequence_of_writes_equals_a_fresh_load(sequence: list[Write]) -> No
         state = {kind: {record.id: record for record in records} for kind, records in catalogue.items()}
         for write in sequence:
             _apply(recommender, state, write)
-    fresh = Recommender(HashingEncoder(), today=TODAY).load(
-        {kind: list(state[kind].values()) for kind in KINDS}
-    )
+    fresh = Recommender(HashingEncoder(), today=TODAY)
+    fresh.set_capacity(recommender.taken, recommender.placed)
+    fresh.load({kind: list(state[kind].values()) for kind in KINDS})
+    assert recommender.ledger == state["buildings"]
     for kind in KINDS:
-        assert recommender.records[kind] == state[kind]
+        assert recommender.records[kind] == fresh.records[kind]
         assert [r.id for r in recommender.tables[kind].records] == [r.id for r in fresh.tables[kind].records]
     firms = fresh.tables["enterprises"].records
     assert _answers(recommender, firms) == _answers(fresh, firms)
