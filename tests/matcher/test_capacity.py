@@ -62,7 +62,8 @@ def test_a_full_building_is_offered_to_nobody_and_finds_nobody() -> None:
     assert building.id not in [match.id for match in answer.results]
     assert answer.excluded["full"] == 1
     full = recommender.stored("buildings", building.id)
-    assert isinstance(full, BuildingRecord) and full.vacant_area_m2 == 0
+    assert isinstance(full, BuildingRecord)
+    assert full.vacant_area_m2 == 0
     assert recommender.match(DIRECTIONS["building_firms"], full, 10).results == []
 
 
