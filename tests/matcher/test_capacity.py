@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from demo.generate import generate_buildings, generate_enterprises, generate_scenarios
 from matcher.directions import DIRECTIONS
 from matcher.hashing import HashingEncoder
 from matcher.recommender import Recommender
-from models.records import BuildingRecord, EnterpriseRecord, ScenarioRecord
+from models.records import BuildingRecord, CatalogueRecord, EnterpriseRecord, RecordKind, ScenarioRecord
 
 TODAY = date(2026, 12, 1)
 BUILDINGS = [BuildingRecord.model_validate(r) for r in generate_buildings(40, seed=5)]
@@ -18,7 +19,11 @@ SCENARIOS = [ScenarioRecord.model_validate(r) for r in generate_scenarios(30, se
 
 def _recommender() -> Recommender:
     """A recommender over the generated catalogue."""
-    catalogue = {"buildings": BUILDINGS, "enterprises": FIRMS, "scenarios": SCENARIOS}
+    catalogue: dict[RecordKind, Sequence[CatalogueRecord]] = {
+        "buildings": BUILDINGS,
+        "enterprises": FIRMS,
+        "scenarios": SCENARIOS,
+    }
     return Recommender(HashingEncoder(), today=TODAY).load(catalogue)
 
 
