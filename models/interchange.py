@@ -1,4 +1,4 @@
-"""Reading and writing catalogue files: JSON Lines, CSV (`|` lists) and Excel `.xlsx`."""
+"""Reading and writing interchange files (catalogue, leads): JSON Lines, CSV (`|` lists) and Excel `.xlsx`."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from zipfile import BadZipFile
 
-from models.records import LIST_SEPARATOR, CatalogueRecord
+from models.records import LIST_SEPARATOR, FileRow
 from models.row_errors import RowError
 
 FORMATS = (".jsonl", ".csv", ".xlsx")
@@ -36,7 +36,7 @@ def file_format(filename: str) -> str:
     return suffix
 
 
-def _key_lookup(record_type: type[CatalogueRecord]) -> dict[str, str]:
+def _key_lookup(record_type: type[FileRow]) -> dict[str, str]:
     """Map every accepted column name (English key or Chinese label) to its English key."""
     lookup = {key: key for key in record_type.model_fields}
     lookup.update({label: key for key, label in record_type.LABELS.items()})
@@ -173,10 +173,8 @@ def _read_xlsx(data: bytes, lookup: dict[str, str]) -> tuple[list[RawRow], list[
 _READERS = {".jsonl": _read_jsonl, ".csv": _read_csv, ".xlsx": _read_xlsx}
 
 
-def read_rows(
-    data: bytes, filename: str, record_type: type[CatalogueRecord]
-) -> tuple[list[RawRow], list[RowError]]:
-    """Read a catalogue file into raw rows plus every structural error found (row 0: whole file)."""
+def read_rows(data: bytes, filename: str, record_type: type[FileRow]) -> tuple[list[RawRow], list[RowError]]:
+    """Read an interchange file into raw rows plus every structural error found (row 0: whole file)."""
     try:
         reader = _READERS[file_format(filename)]
         if not data.strip():
@@ -214,13 +212,13 @@ def _cell(value: Any, *, chinese: bool, native_dates: bool = False) -> Any:
     return plain
 
 
-def _header(record_type: type[CatalogueRecord], *, chinese: bool) -> list[str]:
+def _header(record_type: type[FileRow], *, chinese: bool) -> list[str]:
     """Column names in field order."""
     fields = list(record_type.model_fields)
     return [record_type.LABELS[key] for key in fields] if chinese else fields
 
 
-def _jsonl_lines(records: Iterable[CatalogueRecord]) -> Iterator[str]:
+def _jsonl_lines(records: Iterable[FileRow]) -> Iterator[str]:
     """One compact JSON object per record, leaving out absent values."""
     for record in records:
         values = {
@@ -230,9 +228,9 @@ def _jsonl_lines(records: Iterable[CatalogueRecord]) -> Iterator[str]:
 
 
 def write_records(
-    records: Iterable[CatalogueRecord],
+    records: Iterable[FileRow],
     path: Path,
-    record_type: type[CatalogueRecord],
+    record_type: type[FileRow],
     *,
     chinese: bool = False,
 ) -> int:

@@ -163,8 +163,8 @@ def cross_field_error(field: str, message: str) -> PydanticCustomError:
     return PydanticCustomError("cross_field", "{message}", {"field": field, "message": message})
 
 
-class CatalogueRecord(BaseModel):
-    """Common configuration: unknown keys are errors, strings are stripped, blanks are absent."""
+class FileRow(BaseModel):
+    """A row of an interchange file: unknown keys are errors, strings are stripped, blanks are absent."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -176,9 +176,9 @@ class CatalogueRecord(BaseModel):
     )
 
     LABELS: ClassVar[dict[str, str]]
-    KIND: ClassVar[RecordKind]
-
-    id: RecordId
+    """Each field's Chinese column header."""
+    KIND: ClassVar[str]
+    """What the rows are (an Excel export names its sheet so)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -191,6 +191,14 @@ class CatalogueRecord(BaseModel):
                 if not (value is None or (isinstance(value, str) and not value.strip()))
             }
         return data
+
+
+class CatalogueRecord(FileRow):
+    """A catalogue record, upserted by its id."""
+
+    KIND: ClassVar[RecordKind]
+
+    id: RecordId
 
 
 class BuildingRecord(CatalogueRecord):
