@@ -41,5 +41,5 @@ class Building(CatalogueRow, Base):
     incentives: Mapped[str | None] = mapped_column(sa.Text)
     description: Mapped[str | None] = mapped_column(sa.Text)
     available_from: Mapped[date | None]
-    vacancy_as_of: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    vacancy_as_of: Mapped[datetime | None] = mapped_column(UtcDateTime, default=utcnow)
     """When `vacant_area_m2` was last written with a new figure (leads moved in later come off it)."""

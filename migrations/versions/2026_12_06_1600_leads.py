@@ -114,15 +114,16 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_lead_event_at"), "lead_event", ["at"])
     op.create_index(op.f("ix_lead_event_lead_id"), "lead_event", ["lead_id"])
-    with op.batch_alter_table("app_user") as batch:
-        batch.add_column(
-            sa.Column("district", _enum("user_district", [d.value for d in District]), nullable=True)
-        )
-    with op.batch_alter_table("building") as batch:
-        batch.add_column(sa.Column("vacancy_as_of", UtcDateTime(timezone=True), nullable=True))
+    # Plain ADD COLUMN, not batch mode: on SQLite batch mode copies and drops the table, and dropping
+    # app_user would cascade to its API tokens. SQLite keeps no CHECK on the new column; the app
+    # validates districts on the way in either way.
+    districts = [district.value for district in District]
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    op.add_column(
+        "app_user", sa.Column("district", sa.String(32) if sqlite else _enum("user_district", districts))
+    )
+    op.add_column("building", sa.Column("vacancy_as_of", UtcDateTime(timezone=True), nullable=True))
     op.execute("UPDATE building SET vacancy_as_of = updated_at")
-    with op.batch_alter_table("building") as batch:
-        batch.alter_column("vacancy_as_of", existing_type=UtcDateTime(timezone=True), nullable=False)
     now = datetime.now(UTC)
     op.bulk_insert(
         sa.table(
@@ -139,13 +140,17 @@ def upgrade() -> None:
 def _shortlist_to_leads(lead: sa.Table, event: sa.Table, now: datetime) -> None:
     """Each kept building becomes a lead at `recommended`; a row without a firm goes to the audit log."""
     connection = op.get_bind()
-    rows = connection.execute(
-        sa.text(
-            "SELECT s.id, s.firm_name, s.firm_profile, s.building_id, s.building_name, s.district, s.score,"
-            " s.reasons, s.created_at, u.name AS user_name FROM shortlist_item s"
-            " JOIN app_user u ON u.id = s.user_id ORDER BY s.id"
+    rows = (
+        connection.execute(
+            sa.text(
+                "SELECT s.id, s.firm_name, s.firm_profile, s.building_id, s.building_name, s.district,"
+                " s.score, s.reasons, s.created_at, u.name AS user_name FROM shortlist_item s"
+                " JOIN app_user u ON u.id = s.user_id ORDER BY s.id"
+            )
         )
-    ).mappings()
+        .mappings()
+        .all()
+    )
     started: dict[tuple[str, str], int] = {}
     for row in rows:
         firm = _firm_of(connection, row) if row["firm_name"] else None
@@ -207,7 +212,11 @@ def _firm_of(connection: sa.Connection, row: Any) -> EnterpriseRecord | None:
     if stored is not None:
         row_of_firm = connection.execute(sa.select(table).where(table.c.id == stored)).mappings().one()
         return EnterpriseRecord.model_validate(
-            {key: _json(row_of_firm[key]) for key in EnterpriseRecord.model_fields}
+            {
+                key: _json(value) if isinstance(table.c[key].type, sa.JSON) else value
+                for key in EnterpriseRecord.model_fields
+                if (value := row_of_firm[key]) is not None
+            }
         )
     try:
         firm = EnterpriseRecord.model_validate({**profile, "name": row["firm_name"], "id": f"SL-{row['id']}"})
@@ -274,11 +283,10 @@ def downgrade() -> None:
         sa.UniqueConstraint("user_id", "firm_name", "building_id", name=op.f("uq_shortlist_item_user_id")),
     )
     op.execute("DELETE FROM catalogue_stamp WHERE kind = 'capacity'")
-    with op.batch_alter_table("building") as batch:
-        batch.drop_column("vacancy_as_of")
-    with op.batch_alter_table("app_user") as batch:
-        batch.drop_constraint(op.f("ck_app_user_user_district"), type_="check")
-        batch.drop_column("district")
+    if op.get_bind().dialect.name != "sqlite":  # SQLite has no CHECK on the column: see upgrade()
+        op.drop_constraint(op.f("ck_app_user_user_district"), "app_user", type_="check")
+    op.execute("ALTER TABLE building DROP COLUMN vacancy_as_of")  # not batch mode: see upgrade()
+    op.execute("ALTER TABLE app_user DROP COLUMN district")
     op.drop_table("lead_event")
     op.drop_table("lead")
     op.drop_table("indicator_target")

@@ -37,7 +37,8 @@ def test_a_lead_started_from_a_match_keeps_the_servers_match(api: Api) -> None:
     )
     assert created.status_code == 201, created.text
     lead = created.json()
-    assert lead["stage"] == "recommended" and lead["version"] == 1
+    assert lead["stage"] == "recommended"
+    assert lead["version"] == 1
     assert lead["match"]["rank"] == 1
     assert lead["match"]["score"] == best["score"]
     assert lead["match"]["components"] == best["components"]

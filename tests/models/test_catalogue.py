@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models.capacity import CAPACITY_STAMP
 from models.building import Building
+from models.capacity import CAPACITY_STAMP
 from models.catalogue import content_hash, count, import_file, iter_records, parse_file
 from models.catalogue_stamp import stamps, versions
 from models.interchange import write_records
