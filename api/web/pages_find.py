@@ -1,34 +1,39 @@
-"""Staff pages: 为企业找楼 (a stored or typed-in firm → buildings) and 为楼宇找企业 (a building → firms)."""
+"""Staff pages: 为企业找楼 (a stored or typed-in firm → buildings), 为楼宇找企业, and 加入跟进 on results."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import re
+import secrets
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request, status
-from fastapi.responses import Response
+from fastapi import APIRouter, Form, Request, status
+from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.datastructures import QueryParams
 
 from api.deps import SessionDep, StateDep
-from api.services import matching
+from api.services import leads, matching
 from api.services.catalogue import RecordNotFound
+from api.services.write import Refused, ServiceError
 from api.state import AppState
 from api.web.district_map import MapMark, district_map
-from api.web.session import StaffPage
+from api.web.session import CsrfChecked, StaffPage
 from api.web.templating import render
 from matcher.directions import DIRECTIONS
 from matcher.recommender import Match
 from matcher.registry import FACTORS
 from matcher.weights import Weights
+from models.clock import china_today
 from models.enums import Amenity, District, Industry
 from models.incentives import IncentiveStanding, incentive_standing
+from models.lead import FINAL, Lead, LeadKind, stage_label
 from models.records import BuildingRecord, EnterpriseRecord
 from models.row_errors import describe
-from models.shortlist import ShortlistItem
 
 router = APIRouter(include_in_schema=False)
 
@@ -37,6 +42,16 @@ DEFAULT_K = 10
 SEARCH_LIMIT = 12
 ADHOC_ID = "adhoc"
 ADHOC_NAME = "意向企业"
+NEW_FIRM_ID = re.compile(r"QY\d{8}[0-9A-F]{6}")
+"""A typed-in firm's id once 加入跟进 stores it: QY, the date, six random hex digits (drawn with its page)."""
+FollowFrom = Literal["buildings", "firms"]
+RESULTS_PAGES: dict[FollowFrom, str] = {"buildings": "/find/buildings", "firms": "/find/firms"}
+"""The results pages 加入跟进 returns to."""
+FOLLOW_NOTES: dict[FollowFrom, str] = {
+    "buildings": "从「为企业找楼」匹配结果加入跟进",
+    "firms": "从「为楼宇找企业」匹配结果加入跟进",
+}
+"""The note of a lead's first entry, by the page it was started from."""
 PROFILE_FIELDS = (
     "name",
     "description",
@@ -264,18 +279,53 @@ def industry_label(code: str) -> str:
 
 
 def _back(params: QueryParams) -> str:
-    """This search's query string without the one-off `added` notice."""
-    return urlencode([(key, value) for key, value in params.multi_items() if key != "added"])
+    """This search's query string without the one-off `followed` notice."""
+    return urlencode([(key, value) for key, value in params.multi_items() if key != "followed"])
 
 
-def _shortlisted(session: SessionDep, user_id: int, firm: EnterpriseRecord) -> set[str]:
-    """Buildings this user already keeps for this firm."""
-    rows = session.scalars(
-        select(ShortlistItem.building_id).where(
-            ShortlistItem.user_id == user_id, ShortlistItem.firm_name == firm.name
+def new_firm_id() -> str:
+    """A fresh id for a typed-in firm, drawn once per results page so that every click there shares it."""
+    return f"QY{china_today():%Y%m%d}{secrets.token_hex(3).upper()}"
+
+
+@dataclass(frozen=True)
+class Following:
+    """A result already in an open lead: the lead's number and stage, shown instead of 加入跟进."""
+
+    lead_id: int
+    stage: str
+
+
+def open_leads(
+    session: Session, enterprise_ids: Collection[str], building_ids: Collection[str]
+) -> dict[tuple[str, str], Following]:
+    """The open building leads among these firms and buildings by (firm id, building id), in one query."""
+    rows = session.execute(
+        select(Lead.id, Lead.enterprise_id, Lead.building_id, Lead.stage).where(
+            Lead.kind == LeadKind.building,
+            Lead.enterprise_id.in_(enterprise_ids),
+            Lead.building_id.in_(building_ids),
+            Lead.stage.not_in(FINAL),
         )
     )
-    return set(rows)
+    return {
+        (firm_id, building_id or ""): Following(lead_id, stage_label(LeadKind.building, stage))
+        for lead_id, firm_id, building_id, stage in rows
+    }
+
+
+def _followed(session: Session, params: QueryParams) -> Lead | None:
+    """The lead just started by 加入跟进 (`followed=N` after its redirect), for the notice."""
+    raw = params.get("followed", "")
+    return session.get(Lead, int(raw)) if raw.isdigit() and len(raw) <= 9 else None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why 加入跟进 wrote nothing: the HTTP status and the message shown above the results."""
+
+    status: int
+    message: str
 
 
 @dataclass(frozen=True)
@@ -287,21 +337,28 @@ class BuildingResult:
     cost: Cost
     incentive: Incentive | None
     components: list[Component]
-    shortlisted: bool
+    following: Following | None
 
 
 @router.get("/find/buildings")
 def find_buildings(request: Request, user: StaffPage, state: StateDep, session: SessionDep) -> Response:
     """为企业找楼: the form, and for a stored or typed-in firm the ranked buildings with a map."""
+    return _buildings_page(request, state, session, request.query_params)
+
+
+def _buildings_page(
+    request: Request, state: AppState, session: Session, params: QueryParams, problem: Problem | None = None
+) -> Response:
+    """The 为企业找楼 page for these query parameters, with why a 加入跟进 failed when one did."""
     used = matching.catch_up(state=state, session=session)  # a firm saved by another worker is found
-    params = request.query_params
     query = parse_find(state, params)
     context: dict[str, Any] = {
         "query": query,
         "form": query.form,
         "k_choices": K_CHOICES,
         "firms_found": search(state.recommender.records["enterprises"].values(), query.form["q"], ("name",)),
-        "added": params.get("added"),
+        "followed": _followed(session, params),
+        "problem": problem,
         "industry_label": industry_label,
         "amenity_labels": amenity_labels,
         "empty_map": district_map([]),
@@ -316,7 +373,8 @@ def find_buildings(request: Request, user: StaffPage, state: StateDep, session: 
             k=query.k,
             districts=query.only,
         ).result
-        kept = _shortlisted(session, user.id, firm)
+        ids = [match.id for match in result.results]
+        following = open_leads(session, [firm.id], ids) if query.stored else {}
         results = []
         for match in result.results:
             building = match.record
@@ -328,7 +386,7 @@ def find_buildings(request: Request, user: StaffPage, state: StateDep, session: 
                     monthly_cost(building, firm),
                     incentive(building, firm),
                     components(match.components),
-                    match.id in kept,
+                    following.get((firm.id, match.id)),
                 )
             )
         marks = [MapMark(m.rank, m.name, m.district or "") for m in result.results]
@@ -342,9 +400,16 @@ def find_buildings(request: Request, user: StaffPage, state: StateDep, session: 
             ),
             "back": _back(params),
             "adjust": profile_params(firm) if query.stored else None,
+            "new_firm_id": None if query.stored else new_firm_id(),
         }
-    code = status.HTTP_422_UNPROCESSABLE_CONTENT if query.errors else status.HTTP_200_OK
-    return render(request, "find_buildings.html", context, status_code=code)
+    return render(request, "find_buildings.html", context, status_code=_status(problem, query.errors))
+
+
+def _status(problem: Problem | None, errors: Sequence[str]) -> int:
+    """A failed 加入跟进's status, else 422 for a form with errors, else 200."""
+    if problem is not None:
+        return problem.status
+    return status.HTTP_422_UNPROCESSABLE_CONTENT if errors else status.HTTP_200_OK
 
 
 @dataclass(frozen=True)
@@ -357,6 +422,7 @@ class FirmResult:
     standing: IncentiveStanding
     incentive: Incentive | None
     components: list[Component]
+    following: Following | None
 
 
 def _floor(building: BuildingRecord, raw: str, errors: list[str]) -> BuildingRecord:
@@ -378,13 +444,21 @@ def _floor(building: BuildingRecord, raw: str, errors: list[str]) -> BuildingRec
 @router.get("/find/firms")
 def find_firms(request: Request, user: StaffPage, state: StateDep, session: SessionDep) -> Response:
     """为楼宇找企业: pick a building (optionally a vacant floor's area) and see the firms that fit it."""
+    return _firms_page(request, state, session, request.query_params)
+
+
+def _firms_page(
+    request: Request, state: AppState, session: Session, params: QueryParams, problem: Problem | None = None
+) -> Response:
+    """The 为楼宇找企业 page for these query parameters, with why a 加入跟进 failed when one did."""
     used = matching.catch_up(state=state, session=session)  # a building saved by another worker is found
-    params = request.query_params
     errors: list[str] = []
     form = {name: params.get(name, "") for name in ("q", "building", "area", "floor", "k")}
     context: dict[str, Any] = {
         "form": form,
         "errors": errors,
+        "followed": _followed(session, params),
+        "problem": problem,
         "k_choices": K_CHOICES,
         "buildings_found": search(
             state.recommender.records["buildings"].values(), form["q"], ("name", "address")
@@ -405,6 +479,7 @@ def find_firms(request: Request, user: StaffPage, state: StateDep, session: Sess
                 result = matching.rank(
                     state=state, used=used, direction=DIRECTIONS["building_firms"], record=offered, k=k
                 ).result
+                following = open_leads(session, [match.id for match in result.results], [stored.id])
                 firms = []
                 for match in result.results:
                     firm = match.record
@@ -417,8 +492,82 @@ def find_firms(request: Request, user: StaffPage, state: StateDep, session: Sess
                             incentive_standing(firm.origin),
                             incentive(offered, firm),
                             components(match.components),
+                            following.get((firm.id, stored.id)),
                         )
                     )
-                context |= {"offered": offered, "result": result, "firms": firms}
-    code = status.HTTP_422_UNPROCESSABLE_CONTENT if errors else status.HTTP_200_OK
-    return render(request, "find_firms.html", context, status_code=code)
+                context |= {"offered": offered, "result": result, "firms": firms, "back": _back(params)}
+    return render(request, "find_firms.html", context, status_code=_status(problem, errors))
+
+
+ResultsPage = Callable[[Request, AppState, Session, QueryParams, Problem | None], Response]
+RESULTS: dict[FollowFrom, ResultsPage] = {"buildings": _buildings_page, "firms": _firms_page}
+"""Each results page by the name its 加入跟进 form sends."""
+
+
+def _firm_to_follow(
+    state: AppState, session: Session, params: QueryParams, new_id: str
+) -> str | EnterpriseRecord:
+    """The results page's typed-in firm under its drawn id; its id alone once an earlier click stored it."""
+    if not NEW_FIRM_ID.fullmatch(new_id):
+        raise Refused("意向企业的新编号缺失或格式不对，请重新匹配后再加入跟进")
+    matching.catch_up(state=state, session=session)  # a click served by another worker stored it
+    try:
+        matching.stored(state=state, kind="enterprises", record_id=new_id)
+    except RecordNotFound:
+        query = parse_find(state, params)
+        if query.firm is None or query.stored:
+            raise Refused("企业画像有误，未能加入跟进：" + "；".join(query.errors)) from None
+        return query.firm.model_copy(update={"id": new_id})
+    return new_id
+
+
+def _as_stored(params: QueryParams, firm_id: str) -> QueryParams:
+    """A typed-in firm's search as the stored firm's: its id with the same count and district filter."""
+    kept = [(key, value) for key, value in params.multi_items() if key in ("k", "district")]
+    return QueryParams([("firm", firm_id), *kept])
+
+
+def _results_link(page: FollowFrom, params: QueryParams, lead: Lead, rank: str) -> str:
+    """Back to the results, with the notice of the lead just started and the result in view."""
+    pairs = [(key, value) for key, value in params.multi_items() if key != "followed"]
+    anchor = f"#result-{rank}" if rank.isdigit() else ""
+    return f"{RESULTS_PAGES[page]}?{urlencode([*pairs, ('followed', str(lead.id))])}{anchor}"
+
+
+@router.post("/find/follow", dependencies=[CsrfChecked])
+def follow(
+    request: Request,
+    user: StaffPage,
+    state: StateDep,
+    session: SessionDep,
+    page: Annotated[FollowFrom, Form()],
+    enterprise_id: Annotated[str, Form(min_length=1, max_length=64)],
+    building_id: Annotated[str, Form(min_length=1, max_length=64)],
+    back: Annotated[str, Form(max_length=30_000)] = "",
+    new_id: Annotated[str, Form(max_length=64)] = "",
+    rank: Annotated[str, Form(max_length=4)] = "",
+) -> Response:
+    """加入跟进: start a lead for a result (a typed-in firm is stored with it); refusals show on the page."""
+    params = QueryParams(back)
+    firm: str | EnterpriseRecord = enterprise_id
+    try:
+        if enterprise_id == ADHOC_ID:
+            firm = _firm_to_follow(state, session, params, new_id)
+            if isinstance(firm, str):  # stored by an earlier click on the same page: show it stored
+                params = _as_stored(params, firm)
+        lead = leads.start(
+            session=session,
+            actor=user,
+            live=state,
+            state=state,
+            enterprise=firm,
+            kind=LeadKind.building,
+            offer_id=building_id,
+            note=FOLLOW_NOTES[page],
+        )
+    except ServiceError as exc:
+        session.rollback()  # a typed-in firm stored before the refusal is not kept either
+        return RESULTS[page](request, state, session, params, Problem(exc.status, str(exc)))
+    if enterprise_id == ADHOC_ID:
+        params = _as_stored(params, lead.enterprise_id)
+    return RedirectResponse(_results_link(page, params, lead, rank), status.HTTP_303_SEE_OTHER)

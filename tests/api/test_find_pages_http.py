@@ -102,9 +102,15 @@ def test_anonymous_visitors_are_sent_to_login(api: Api, path: str) -> None:
     assert answer.headers["location"].startswith("/login?next=")
 
 
+def _follow(client: TestClient, building_id: str, back: str, **extra: str) -> Any:
+    """Post a typed-in firm's 加入跟进 form as the results page does."""
+    form = {"page": "buildings", "enterprise_id": "adhoc", "building_id": building_id, "back": back, **extra}
+    return client.post("/find/follow", data={"csrf_token": _csrf(client), **form}, follow_redirects=False)
+
+
 def test_anonymous_post_is_refused(api: Api) -> None:
     api.client.get("/login")
-    answer = _add(api.client, "B00001")
+    answer = _follow(api.client, "B00001", urlencode(PROFILE), new_id="QY20260101ABCDEF")
     assert answer.status_code == 303
     assert answer.headers["location"].startswith("/login")
 
@@ -205,11 +211,14 @@ def test_script_in_a_profile_is_shown_as_text(staff: TestClient) -> None:
     assert "<script>alert(1)" not in html
     assert "<b>粗体</b>" not in html
     building_id = BUILDING_IDS.findall(html)[0]
-    assert _add(staff, building_id, back=urlencode({**PROFILE, **fields})).status_code == 303
-    for page in ("/shortlist", f"/shortlist/compare?ids={_item_ids(staff)[0]}"):
-        shown = staff.get(page).text
-        assert "&lt;b&gt;粗体&lt;/b&gt;公司" in shown
-        assert "<b>粗体</b>" not in shown
+    new_id = re.search(r'name="new_id" value="([^"]+)"', html)
+    assert new_id is not None
+    followed = _follow(staff, building_id, urlencode({**PROFILE, **fields}), new_id=new_id.group(1))
+    assert followed.status_code == 303
+    shown = staff.get(followed.headers["location"]).text
+    assert "已加入跟进" in shown
+    assert "&lt;b&gt;粗体&lt;/b&gt;公司" in shown
+    assert "<b>粗体</b>" not in shown
 
 
 def test_stored_firm_is_found_by_name_and_can_be_adjusted(staff: TestClient) -> None:

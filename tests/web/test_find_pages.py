@@ -1,14 +1,12 @@
-"""为企业找楼, 为楼宇找企业 and the shortlist in the browser: the staff journeys end to end."""
+"""为企业找楼, 为楼宇找企业 and 加入跟进 in the browser: the staff journeys end to end."""
 
 from __future__ import annotations
 
 import re
 import uuid
 from collections.abc import Iterator
-from io import BytesIO
 
 import pytest
-from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 from sqlalchemy import delete
 
@@ -22,7 +20,7 @@ DESCRIPTION = "专注工业视觉质检算法和机器视觉平台，为汽车�
 
 @pytest.fixture
 def staff_token(live_server: LiveServer) -> Iterator[str]:
-    """A staff user of this test alone (so its shortlist starts empty); deleted afterwards."""
+    """A staff user of this test alone; deleted afterwards."""
     engine = make_engine(live_server.database_url)
     sessions = make_session_factory(engine)
     name = f"staff-{uuid.uuid4().hex[:10]}"
@@ -64,7 +62,7 @@ def _type_profile(page: Page, name: str) -> None:
     page.get_by_role("button", name="匹配楼宇").click()
 
 
-def test_typed_in_firm_to_shortlist_compare_and_export(desk: Page) -> None:
+def test_typed_in_firm_to_followup(desk: Page) -> None:
     page = desk
     page.goto("/find/buildings")
     expect(page.get_by_role("heading", name="意向企业画像")).to_be_visible()
@@ -85,43 +83,16 @@ def test_typed_in_firm_to_shortlist_compare_and_export(desk: Page) -> None:
     expect(page.locator(".tag.good", has_text="可享受")).to_have_count(0)
     expect(page.locator(".map svg g.district")).to_have_count(12)
     expect(page.locator(".map svg a")).to_have_count(10)
+    expect(page.get_by_role("button", name="加入跟进")).to_have_count(10)
     shot(page, "find-buildings-results")
 
-    for rank in range(1, 6):
-        page.locator(f"#result-{rank}").get_by_role("button", name="加入候选清单").click()
-        expect(page.get_by_role("status").filter(has_text="已加入候选清单")).to_be_visible()
-        expect(page.locator(f"#result-{rank}").get_by_text("已在候选清单")).to_be_visible()
-    names = [page.locator(f"#result-{rank} h3").inner_text() for rank in range(1, 6)]
-
-    page.get_by_role("link", name="候选清单：对比与导出 →").click()
-    expect(page.get_by_role("heading", name="云启视觉科技")).to_be_visible()
-    boxes = page.get_by_label("选择对比")
-    expect(boxes).to_have_count(5)
-    for index in range(4):
-        boxes.nth(index).check()
-    expect(boxes.nth(4)).to_be_disabled()
-    shot(page, "shortlist")
-    page.get_by_role("button", name="对比所选").click()
-    expect(page.get_by_role("heading", name="楼宇对比")).to_be_visible()
-    expect(page.locator("table.compare thead th")).to_have_count(5)
-    for name in names[:4]:
-        expect(page.locator("table.compare thead")).to_contain_text(name)
-    expect(page.get_by_role("row", name=re.compile("^月租金"))).to_contain_text("最低")
-    shot(page, "shortlist-compare")
-
-    page.goto("/shortlist")
-    with page.expect_download() as download:
-        page.get_by_role("link", name="导出 Excel").click()
-    sheet = load_workbook(BytesIO(download.value.path().read_bytes())).active
-    assert sheet is not None
-    rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][:3] == ("企业", "楼宇编号", "楼宇名称")
-    assert sorted(row[2] for row in rows[1:]) == sorted(names)
-    assert {row[0] for row in rows[1:]} == {"云启视觉科技"}
-
-    page.get_by_role("button", name=f"从候选清单移除 {names[0]}").click()
-    expect(page.get_by_role("status")).to_have_text("已从候选清单移除。")
-    expect(page.get_by_label("选择对比")).to_have_count(4)
+    for rank in range(1, 4):
+        page.locator(f"#result-{rank}").get_by_role("button", name="加入跟进").click()
+        expect(page.get_by_role("status").filter(has_text="已加入跟进（编号")).to_be_visible()
+        expect(page.locator(f"#result-{rank}").get_by_role("link", name="跟进中（推介）")).to_be_visible()
+    expect(page.locator(".firm-card")).to_contain_text(re.compile(r"企业编号 QY\d{8}"))
+    expect(page.get_by_role("button", name="加入跟进")).to_have_count(7)
+    expect(page.get_by_role("link", name="打印推介函 →")).to_be_visible()
 
 
 def test_phone_journey_has_no_overflow(mobile: Page) -> None:
@@ -133,17 +104,12 @@ def test_phone_journey_has_no_overflow(mobile: Page) -> None:
     expect(page.locator("ol.results > li")).to_have_count(10)
     no_overflow(page)
     shot(page, "find-buildings-results-phone")
-    page.locator("#result-1").get_by_role("button", name="加入候选清单").click()
-    page.locator("#result-2").get_by_role("button", name="加入候选清单").click()
-    page.goto("/shortlist")
+    page.locator("#result-1").get_by_role("button", name="加入跟进").click()
+    expect(page.locator("#result-1").get_by_role("link", name="跟进中（推介）")).to_be_visible()
+    page.locator("#result-2").get_by_role("button", name="加入跟进").click()
+    expect(page.locator("#result-2").get_by_role("link", name="跟进中（推介）")).to_be_visible()
     no_overflow(page)
-    shot(page, "shortlist-phone")
-    page.get_by_label("选择对比").nth(0).check()
-    page.get_by_label("选择对比").nth(1).check()
-    page.get_by_role("button", name="对比所选").click()
-    expect(page.locator("table.compare thead th")).to_have_count(3)
-    no_overflow(page)
-    shot(page, "shortlist-compare-phone")
+    shot(page, "find-buildings-followed-phone")
 
 
 def test_invalid_profile_names_the_field(desk: Page) -> None:
