@@ -13,6 +13,7 @@ from api.web import (
     pages_dashboard,
     pages_data,
     pages_find,
+    pages_letter,
     pages_scenarios,
     pages_shortlist,
     pages_weights,
@@ -22,6 +23,7 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 PAGE_MODULES = (
     pages_auth,
     pages_find,
+    pages_letter,
     pages_shortlist,
     pages_scenarios,
     pages_weights,
