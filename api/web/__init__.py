@@ -13,6 +13,7 @@ from api.web import (
     pages_dashboard,
     pages_data,
     pages_find,
+    pages_leads,
     pages_letter,
     pages_scenarios,
     pages_shortlist,
@@ -23,6 +24,7 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 PAGE_MODULES = (
     pages_auth,
     pages_find,
+    pages_leads,
     pages_letter,
     pages_shortlist,
     pages_scenarios,

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import SessionDep, StateDep
 from api.schemas import RecordIdPath, printable
-from api.services import catalogue, imports, listings
+from api.services import catalogue, imports, leads, listings
 from api.web.admin_forms import (
     FormValue,
     PostedForm,
@@ -49,6 +49,13 @@ LISTINGS: dict[RecordKind, Callable[..., dict[str, Any]]] = {
     "scenarios": listings.scenarios,
 }
 SearchText = Annotated[str, Query(max_length=100), AfterValidator(printable)]
+LEADS_SHOWN = 20
+LEAD_FILTER: dict[RecordKind, str] = {
+    "buildings": "building",
+    "enterprises": "enterprise",
+    "scenarios": "scenario",
+}
+"""The lead filter that picks a record's leads."""
 
 
 def cell(value: Any) -> str:
@@ -232,8 +239,21 @@ def edit_page(
         "message": message,
         "problem": problem,
         "based_on": based_on or catalogue.version_of(session, kind, record_id) or "",
+        **record_leads(session, kind, record_id),
     }
     return render(request, "data_edit.html", context, status_code=status_code)
+
+
+def record_leads(session: Session, kind: RecordKind, record_id: str) -> dict[str, Any]:
+    """The record's most recently moved leads, how many it has, and its leads on the 跟进 board."""
+    filters = leads.LeadFilters(
+        building=record_id if kind == "buildings" else None,
+        enterprise=record_id if kind == "enterprises" else None,
+        scenario=record_id if kind == "scenarios" else None,
+    )
+    found, total = leads.find(session, filters, limit=LEADS_SHOWN)
+    link = "/leads?" + urlencode({LEAD_FILTER[kind]: record_id})
+    return {"leads": found, "lead_total": total, "leads_link": link, "china_time": china_time}
 
 
 def _not_found(request: Request, kind: RecordKind, record_id: str) -> Response:

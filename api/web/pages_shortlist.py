@@ -1,57 +1,66 @@
-"""The shortlist: buildings a staff user keeps for a firm; compare up to four, export to Excel."""
+"""The shortlist, now the first stages of building leads: compare up to four side by side, export to Excel.
+
+A selection is the leads ticked on the 跟进 board (`ids`) or one firm's open building leads
+(`enterprise`). The old /shortlist addresses lead to the user's own leads at 推介.
+"""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Form, Query, Request, status
+from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import RedirectResponse, Response
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
-from pydantic import ValidationError
-from sqlalchemy import select
-from starlette.datastructures import QueryParams
+from sqlalchemy.orm import Session
 
 from api.deps import SessionDep, StateDep
-from api.services import shortlist as shortlist_service
+from api.services import leads, matching
+from api.services.write import NotFound
 from api.state import AppState
-from api.web.error_pages import error_page
 from api.web.pages_find import (
+    Component,
     Cost,
     Incentive,
     amenity_labels,
+    components,
     incentive,
     industry_label,
     monthly_cost,
-    parse_find,
 )
-from api.web.session import CsrfChecked, StaffPage
+from api.web.session import StaffPage
 from api.web.templating import render
+from models.lead import Lead, LeadKind, Stage
 from models.records import BuildingRecord, EnterpriseRecord
-from models.shortlist import ShortlistItem
 
 router = APIRouter(include_in_schema=False)
 
 MAX_COMPARE = 4
+MAX_SELECTED = 200
+"""The most leads one selection (and so one export) holds."""
+STRENGTHS = 3
+"""The strongest factors shown for each compared building."""
 CHONGQING = ZoneInfo("Asia/Shanghai")
-NO_FIRM = "（未指定企业）"
 GONE = "（已移出楼宇库）"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXPORT_COLUMNS: tuple[tuple[str, int], ...] = (
+    ("跟进编号", 9),
     ("企业", 26),
     ("楼宇编号", 10),
     ("楼宇名称", 28),
     ("所在区", 11),
     ("地址", 30),
+    ("跟进阶段", 9),
+    ("负责人", 12),
+    ("推介排名", 9),
     ("匹配度", 8),
-    ("可租面积(㎡)", 12),
+    ("可用面积(㎡)", 12),
     ("最小分割面积(㎡)", 14),
     ("租金(元/㎡·月)", 13),
     ("计租面积(㎡)", 12),
@@ -62,126 +71,65 @@ EXPORT_COLUMNS: tuple[tuple[str, int], ...] = (
     ("配套", 24),
     ("入驻政策", 40),
     ("政策适用", 30),
-    ("推荐理由", 60),
-    ("加入时间", 17),
+    ("各因素贡献", 60),
+    ("创建时间", 17),
 )
 
 
 @dataclass(frozen=True)
-class Kept:
-    """A shortlist row with the building as the catalogue holds it now (None once it left)."""
+class Compared:
+    """A building lead with its building as matched now (None once it left), the firm, cost and incentive."""
 
-    item: ShortlistItem
+    lead: Lead
     building: BuildingRecord | None
     firm: EnterpriseRecord | None
     cost: Cost | None
     incentive: Incentive | None
+    parts: list[Component]
+
+    @property
+    def strengths(self) -> list[Component]:
+        """The factors that added most to the match score."""
+        ranked = sorted((part for part in self.parts if part.value > 0), key=lambda part: -part.value)
+        return ranked[:STRENGTHS]
 
 
-def _firm(profile: dict[str, Any] | None) -> EnterpriseRecord | None:
-    """The firm profile saved with a row."""
-    if not profile:
-        return None
-    try:
-        return EnterpriseRecord.model_validate(profile)
-    except ValidationError:
-        return None
-
-
-def _kept(state: AppState, item: ShortlistItem) -> Kept:
-    """A row with its current building, monthly cost and incentive standing."""
-    records = state.recommender.records["buildings"]
-    building = records.get(item.building_id)
-    firm = _firm(item.firm_profile)
+def _compared(state: AppState, lead: Lead) -> Compared:
+    """A lead with its building's available area, the firm's monthly cost there and its incentive standing."""
+    building = state.recommender.records["buildings"].get(lead.building_id or "")
+    firm = state.recommender.records["enterprises"].get(lead.enterprise_id)
+    firm = firm if isinstance(firm, EnterpriseRecord) else None
+    parts = components(lead.match_components or {})
     if not isinstance(building, BuildingRecord):
-        return Kept(item, None, firm, None, None)
-    return Kept(item, building, firm, monthly_cost(building, firm), incentive(building, firm))
-
-
-def _items(session: SessionDep, user_id: int, ids: list[int] | None = None) -> list[ShortlistItem]:
-    """A user's rows (only those named, in the order named, when `ids` is given)."""
-    statement = select(ShortlistItem).where(ShortlistItem.user_id == user_id)
-    if ids is not None:
-        rows = {row.id: row for row in session.scalars(statement.where(ShortlistItem.id.in_(ids)))}
-        return [rows[number] for number in ids if number in rows]
-    return list(
-        session.scalars(
-            statement.order_by(ShortlistItem.firm_name, ShortlistItem.created_at, ShortlistItem.id)
-        )
-    )
-
-
-@router.get("/shortlist")
-def shortlist(request: Request, user: StaffPage, state: StateDep, session: SessionDep) -> Response:
-    """The user's shortlist, grouped by firm, with compare and export."""
-    kept = [_kept(state, item) for item in _items(session, user.id)]
-    groups: dict[str, list[Kept]] = {}
-    for row in kept:
-        groups.setdefault(row.item.firm_name, []).append(row)
-    context = {
-        "groups": groups,
-        "count": len(kept),
-        "max_compare": MAX_COMPARE,
-        "removed": request.query_params.get("removed"),
-        "no_firm": NO_FIRM,
-        "local_time": local_time,
-    }
-    return render(request, "shortlist.html", context)
-
-
-def _score(raw: str) -> float | None:
-    """The score carried by the form, rounded; None unless within -1..1 (spread may push it below 0)."""
-    try:
-        value = float(raw)
-    except ValueError:
-        return None
-    return round(value, 4) if math.isfinite(value) and -1 <= value <= 1 else None
-
-
-@router.post("/shortlist/add", dependencies=[CsrfChecked])
-def add(
-    request: Request,
-    user: StaffPage,
-    state: StateDep,
-    session: SessionDep,
-    building_id: Annotated[str, Form(min_length=1, max_length=64)],
-    back: Annotated[str, Form(max_length=30_000)] = "",
-    score: Annotated[str, Form(max_length=40)] = "",
-    rank: Annotated[str, Form(max_length=4)] = "",
-    reasons: Annotated[list[str] | None, Form()] = None,
-) -> Response:
-    """Keep a building for the firm of the search it was found in; adding it again refreshes the row."""
-    building = state.recommender.records["buildings"].get(building_id)
-    if not isinstance(building, BuildingRecord):
-        return error_page(request, status.HTTP_404_NOT_FOUND, f"楼宇「{building_id}」不存在。")
-    firm = parse_find(state, QueryParams(back)).firm if back else None
-    shortlist_service.keep(
-        session=session,
-        user=user,
-        building=building,
-        firm=firm,
-        score=_score(score),
-        reasons=reasons or [],
-        query=back,
-    )
-    if not back:
-        return RedirectResponse("/shortlist", status.HTTP_303_SEE_OTHER)
-    anchor = f"#result-{rank}" if rank.isdigit() else ""
-    target = f"/find/buildings?{back}&added={quote(building_id)}{anchor}"
-    return RedirectResponse(target, status.HTTP_303_SEE_OTHER)
-
-
-@router.post("/shortlist/{item_id}/remove", dependencies=[CsrfChecked])
-def remove(item_id: int, user: StaffPage, session: SessionDep) -> Response:
-    """Take a row off the user's own shortlist."""
-    shortlist_service.remove(session=session, user=user, item_id=item_id)
-    return RedirectResponse("/shortlist?removed=1", status.HTTP_303_SEE_OTHER)
+        return Compared(lead, None, firm, None, None, parts)
+    return Compared(lead, building, firm, monthly_cost(building, firm), incentive(building, firm), parts)
 
 
 def _ids(values: list[str]) -> list[int]:
-    """Row ids from `ids=1&ids=2` or `ids=1,2`, in order, without repeats."""
+    """Lead ids from `ids=1&ids=2` or `ids=1,2`, in order, without repeats."""
     numbers = [part.strip() for value in values for part in value.split(",")]
-    return list(dict.fromkeys(int(part) for part in numbers if part.isdigit() and len(part) <= 12))
+    return list(dict.fromkeys(int(part) for part in numbers if part.isdigit() and len(part) <= 9))
+
+
+def selection(session: Session, ids: list[str], enterprise: str) -> tuple[list[Lead], list[str]]:
+    """The building leads named by id (in that order), or a firm's open building leads; and notices."""
+    notices: list[str] = []
+    if enterprise:
+        filters = leads.LeadFilters(kind=LeadKind.building, enterprise=enterprise, open_only=True)
+        found, _ = leads.find(session, filters, limit=MAX_SELECTED)
+        return found, notices
+    chosen: list[Lead] = []
+    for number in _ids(ids)[:MAX_SELECTED]:
+        try:
+            lead = leads.get(session, number)
+        except NotFound:
+            notices.append(f"跟进 {number} 不存在，已略过。")
+            continue
+        if lead.kind == LeadKind.building:
+            chosen.append(lead)
+        else:
+            notices.append(f"跟进 {number} 是场景跟进，不参与楼宇对比。")
+    return chosen, notices
 
 
 def _standout(values: list[float], pick: Callable[[list[float]], float]) -> float | None:
@@ -189,30 +137,44 @@ def _standout(values: list[float], pick: Callable[[list[float]], float]) -> floa
     return pick(values) if len(set(values)) > 1 else None
 
 
-@router.get("/shortlist/compare")
+Ids = Annotated[list[str] | None, Query(max_length=MAX_SELECTED)]
+Enterprise = Annotated[str, Query(max_length=64)]
+
+
+@router.get("/leads/compare")
 def compare(
     request: Request,
     user: StaffPage,
     state: StateDep,
     session: SessionDep,
-    ids: Annotated[list[str] | None, Query(max_length=200)] = None,
+    ids: Ids = None,
+    enterprise: Enterprise = "",
 ) -> Response:
-    """Up to four shortlisted buildings side by side; the lowest monthly rent and best score marked."""
-    wanted = _ids(ids or [])
-    rows = [_kept(state, item) for item in _items(session, user.id, wanted)]
-    notice = None
-    if len(rows) > MAX_COMPARE:
-        notice = f"最多并排对比 {MAX_COMPARE} 个，已显示所选的前 {MAX_COMPARE} 个。"
+    """Up to four building leads side by side; the lowest monthly rent and best score marked."""
+    matching.catch_up(state=state, session=session)  # buildings and signings saved by another worker
+    chosen, notices = selection(session, ids or [], enterprise.strip())
+    rows = [_compared(state, lead) for lead in chosen]
+    selected = len(rows)
+    if selected > MAX_COMPARE:
+        notices.append(
+            f"最多并排对比 {MAX_COMPARE} 个，已显示所选的前 {MAX_COMPARE} 个；导出包含全部 {selected} 个。"
+        )
         rows = rows[:MAX_COMPARE]
     costs = [row.cost.monthly for row in rows if row.cost]
-    scores = [row.item.score for row in rows if row.item.score is not None]
+    scores = [row.lead.match_score for row in rows if row.lead.match_score is not None]
+    query = urlencode(
+        [("enterprise", enterprise)] if enterprise else [("ids", str(lead.id)) for lead in chosen]
+    )
     context = {
         "rows": rows,
-        "notice": notice,
+        "notices": notices,
+        "selected": selected,
         "cheapest": _standout(costs, min),
         "best": _standout(scores, max),
         "amenity_labels": amenity_labels,
         "industry_label": industry_label,
+        "export": f"/leads/compare/export.xlsx?{query}",
+        "firm": rows[0].lead.enterprise_name if enterprise and rows else None,
     }
     return render(request, "compare.html", context)
 
@@ -222,23 +184,21 @@ def local_time(moment: datetime) -> datetime:
     return moment.astimezone(CHONGQING).replace(tzinfo=None)
 
 
-def _cell_values(row: Kept) -> list[Any]:
+def _cell_values(row: Compared) -> list[Any]:
     """One export row, in the order of EXPORT_COLUMNS."""
-    item, building, cost, standing = row.item, row.building, row.cost, row.incentive
-    firm = item.firm_name or NO_FIRM
-    reasons = "；".join(item.reasons)
+    lead, building, cost, standing = row.lead, row.building, row.cost, row.incentive
+    parts = "；".join(f"{part.label} {part.value:+.3f}" for part in row.parts)
+    head = [lead.id, lead.enterprise_name, lead.building_id, lead.offer_name, lead.district]
+    follow = [lead.stage_name, lead.owner, lead.match_rank, lead.match_score]
     if building is None:
         values: list[Any] = [None] * len(EXPORT_COLUMNS)
-        values[:6] = [firm, item.building_id, item.building_name, item.district, GONE, item.score]
-        values[-2:] = [reasons, local_time(item.created_at)]
+        values[:10] = [*head, GONE, *follow]
+        values[-2:] = [parts, local_time(lead.created_at)]
         return values
     return [
-        firm,
-        building.id,
-        building.name,
-        building.district.value,
+        *head,
         building.address,
-        item.score,
+        *follow,
         building.vacant_area_m2,
         building.min_unit_m2,
         building.rent_yuan_m2_month,
@@ -250,17 +210,17 @@ def _cell_values(row: Kept) -> list[Any]:
         "、".join(amenity_labels(building.amenities)),
         building.incentives,
         standing.text if standing else None,
-        reasons,
-        local_time(item.created_at),
+        parts,
+        local_time(lead.created_at),
     ]
 
 
-def workbook_bytes(rows: list[Kept]) -> bytes:
-    """The shortlist as an .xlsx file: Chinese headers, one row per kept building, text never a formula."""
+def workbook_bytes(rows: list[Compared]) -> bytes:
+    """The selection as an .xlsx file: Chinese headers, one row per lead, text never a formula."""
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None
-    sheet.title = "候选清单"
+    sheet.title = "楼宇对比"
     sheet.append([title for title, _ in EXPORT_COLUMNS])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
@@ -278,10 +238,23 @@ def workbook_bytes(rows: list[Kept]) -> bytes:
     return buffer.getvalue()
 
 
-@router.get("/shortlist/export.xlsx")
-def export(user: StaffPage, state: StateDep, session: SessionDep) -> Response:
-    """Download the whole shortlist as Excel."""
-    rows = [_kept(state, item) for item in _items(session, user.id)]
-    name = f"候选清单-{datetime.now():%Y%m%d}.xlsx"
-    disposition = f"attachment; filename=\"shortlist.xlsx\"; filename*=UTF-8''{quote(name)}"
+@router.get("/leads/compare/export.xlsx")
+def export(
+    user: StaffPage, state: StateDep, session: SessionDep, ids: Ids = None, enterprise: Enterprise = ""
+) -> Response:
+    """Download the whole selection (not only the four compared) as Excel."""
+    matching.catch_up(state=state, session=session)
+    chosen, _ = selection(session, ids or [], enterprise.strip())
+    rows = [_compared(state, lead) for lead in chosen]
+    name = f"楼宇对比-{datetime.now(CHONGQING):%Y%m%d}.xlsx"
+    disposition = f"attachment; filename=\"leads.xlsx\"; filename*=UTF-8''{quote(name)}"
     return Response(workbook_bytes(rows), media_type=XLSX, headers={"Content-Disposition": disposition})
+
+
+@router.get("/shortlist")
+@router.get("/shortlist/compare")
+@router.get("/shortlist/export.xlsx")
+def old_shortlist(user: StaffPage) -> Response:
+    """The old shortlist addresses: the user's own building leads at 推介 on the 跟进 board."""
+    query = urlencode({"kind": LeadKind.building.value, "stage": Stage.recommended.value, "owner": user.name})
+    return RedirectResponse(f"/leads?{query}", status.HTTP_303_SEE_OTHER)

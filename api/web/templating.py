@@ -39,7 +39,7 @@ def navigation(user: User | None) -> list[NavItem]:
     items = [NavItem("/scenarios", "场景推荐")]
     if user is not None:
         items = [NavItem("/find/buildings", "为企业找楼"), NavItem("/find/firms", "为楼宇找企业"), *items]
-        items.append(NavItem("/shortlist", "候选清单"))
+        items.append(NavItem("/leads", "跟进"))
     if user is not None and user.role == Role.admin:
         items += [NavItem("/admin/weights", "权重调优"), NavItem("/admin/data", "数据管理")]
         items.append(NavItem("/admin/dashboard", "指标看板"))

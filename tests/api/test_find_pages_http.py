@@ -1,20 +1,17 @@
-"""为企业找楼, 为楼宇找企业 and the shortlist over HTTP: costs, incentives, CSRF, escaping, export."""
+"""为企业找楼 and 为楼宇找企业 over HTTP: costs, incentives, CSRF, escaping (compare, export: leads pages)."""
 
 from __future__ import annotations
 
 import re
-from io import BytesIO
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 from fastapi.testclient import TestClient
-from openpyxl import load_workbook
 
 from api.state import AppState
 from api.web.district_map import MapMark, district_map
 from api.web.pages_find import monthly_cost
-from api.web.pages_shortlist import EXPORT_COLUMNS
 from matcher.industry import infer_industries
 from matcher.text import record_text
 from models.enums import Amenity, Industry
@@ -73,17 +70,6 @@ def _csrf(client: TestClient) -> str:
     token = client.cookies.get("xingpei_csrf")
     assert token
     return token
-
-
-def _add(client: TestClient, building_id: str, back: str | None = None, **extra: Any) -> Any:
-    """Post the add-to-shortlist form as the results page does."""
-    form = {"building_id": building_id, "back": back or urlencode(PROFILE), "score": "0.5", **extra}
-    return client.post("/shortlist/add", data={"csrf_token": _csrf(client), **form}, follow_redirects=False)
-
-
-def _item_ids(client: TestClient) -> list[str]:
-    """Row ids on the shortlist page."""
-    return re.findall(r'name="ids" value="(\d+)"', client.get("/shortlist").text)
 
 
 @pytest.mark.parametrize(
@@ -234,80 +220,6 @@ def test_stored_firm_is_found_by_name_and_can_be_adjusted(staff: TestClient) -> 
     assert again.status_code == 200
     assert f"为「{firm.name}」推荐的楼宇" in again.text
     assert "临时画像 · 未保存" in again.text
-
-
-def test_shortlist_add_needs_the_csrf_token_and_keeps_one_row_per_firm_and_building(
-    staff: TestClient,
-) -> None:
-    refused = staff.post("/shortlist/add", data={"building_id": "B00001", "back": urlencode(PROFILE)})
-    assert refused.status_code == 403
-    assert "CSRF" in refused.text
-    assert _item_ids(staff) == []
-    added = _add(staff, "B00001", rank="3", reasons=["理由一", "理由二"])
-    assert added.status_code == 303
-    assert added.headers["location"].endswith("&added=B00001#result-3")
-    assert _add(staff, "B00001", score="0.7").status_code == 303
-    assert len(_item_ids(staff)) == 1
-    html = staff.get("/shortlist").text
-    assert "测试视觉科技" in html
-    assert _building(staff, "B00001").name in html
-    assert _add(staff, "NO-SUCH").status_code == 404
-
-
-def test_only_the_owner_removes_a_row_and_only_with_the_csrf_token(api: Api, staff: TestClient) -> None:
-    _add(staff, "B00002")
-    [item] = _item_ids(staff)
-    assert staff.post(f"/shortlist/{item}/remove").status_code == 403
-    _sign_in(staff, "admin", "管理员密码")
-    assert _item_ids(staff) == []
-    staff.post(f"/shortlist/{item}/remove", data={"csrf_token": _csrf(staff)})
-    _sign_in(staff, "staff", "招商密码")
-    assert _item_ids(staff) == [item]
-    answer = staff.post(
-        f"/shortlist/{item}/remove", data={"csrf_token": _csrf(staff)}, follow_redirects=False
-    )
-    assert answer.status_code == 303
-    assert _item_ids(staff) == []
-
-
-def test_compare_shows_at_most_four(staff: TestClient) -> None:
-    for building_id in ("B00001", "B00002", "B00003", "B00004", "B00005"):
-        _add(staff, building_id)
-    ids = _item_ids(staff)
-    html = staff.get("/shortlist/compare", params={"ids": ids}).text
-    assert "最多并排对比 4 个" in html
-    assert html.count('<th scope="col">') == 5
-    for pair in ((ids[0], ids[1]), (ids[0], ids[2])):
-        two = staff.get("/shortlist/compare", params={"ids": ",".join(pair)}).text
-        assert two.count('<th scope="col">') == 3
-        rents = {_building(staff, f"B0000{ids.index(item) + 1}").rent_yuan_m2_month for item in pair}
-        assert two.count("最低</span>") == (1 if len(rents) == 2 else 0)
-    assert "没有选择要对比的楼宇" in staff.get("/shortlist/compare").text
-
-
-def test_export_is_an_xlsx_with_chinese_headers_and_costs(staff: TestClient) -> None:
-    _add(staff, "B00001", reasons=["理由一", "理由二"])
-    _add(staff, "B00002", back=urlencode({**PROFILE, "name": "=1+1"}))
-    answer = staff.get("/shortlist/export.xlsx")
-    assert answer.status_code == 200
-    assert answer.headers["content-type"].startswith("application/vnd.openxmlformats")
-    assert "filename*=UTF-8''" in answer.headers["content-disposition"]
-    sheet = load_workbook(BytesIO(answer.content)).active
-    assert sheet is not None
-    rows = list(sheet.iter_rows(values_only=True))
-    assert list(rows[0]) == [title for title, _ in EXPORT_COLUMNS]
-    by_building = {row[1]: dict(zip(rows[0], row, strict=True)) for row in rows[1:]}
-    first = by_building["B00001"]
-    building = _building(staff, "B00001")
-    assert first["企业"] == "测试视觉科技"
-    assert first["月租金(元)"] == pytest.approx(
-        building.rent_yuan_m2_month * max(300, building.min_unit_m2 or 0)
-    )
-    assert first["推荐理由"] == "理由一；理由二"
-    assert first["匹配度"] == 0.5
-    formula = next(row for row in sheet.iter_rows(min_row=2) if row[1].value == "B00002")[0]
-    assert formula.value == "=1+1"
-    assert formula.data_type == "s"
 
 
 def test_firms_for_a_vacant_floor(staff: TestClient) -> None:

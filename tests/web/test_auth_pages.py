@@ -37,7 +37,7 @@ def test_anonymous_visitor_is_sent_to_login_from_every_staff_page(page: Page) ->
     for path in (
         "/find/buildings",
         "/find/firms",
-        "/shortlist",
+        "/leads",
         "/admin/weights",
         "/admin/data",
         "/admin/dashboard",
