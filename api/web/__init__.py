@@ -13,6 +13,7 @@ from api.web import (
     pages_dashboard,
     pages_data,
     pages_find,
+    pages_indicators,
     pages_leads,
     pages_letter,
     pages_scenarios,
@@ -31,6 +32,7 @@ PAGE_MODULES = (
     pages_weights,
     pages_data,
     pages_dashboard,
+    pages_indicators,
 )
 
 
