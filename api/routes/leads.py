@@ -3,6 +3,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
+from pydantic import AfterValidator
 
 from api.deps import SessionDep, StaffUser, StateDep
 from api.lead_schemas import LeadIn, LeadOut, LeadPage, lead_out
@@ -14,7 +15,7 @@ from models.lead_facts import StageChange
 
 router = APIRouter(prefix="/api/v1", tags=["leads"])
 LeadId = Annotated[int, Path(ge=1, le=2**31 - 1, description="跟进记录编号")]
-Id = Annotated[str | None, Query(min_length=1, max_length=64)]
+Id = Annotated[str | None, Query(min_length=1, max_length=64), AfterValidator(printable)]
 
 
 @router.get("/leads", response_model=LeadPage, summary="跟进列表", responses=error_responses(401, 422))
@@ -38,10 +39,10 @@ def list_leads(
         kind=kind,
         district=district.value if district else None,
         industry=industry.value if industry else None,
-        enterprise=printable(enterprise),
-        building=printable(building),
-        scenario=printable(scenario),
-        owner=printable(owner),
+        enterprise=enterprise,
+        building=building,
+        scenario=scenario,
+        owner=owner,
     )
     found, total = leads.find(session, filters, limit=limit, offset=offset)
     return LeadPage(items=[lead_out(lead) for lead in found], total=total, limit=limit, offset=offset)

@@ -72,9 +72,14 @@ def _offer(session: Session, kind: LeadKind, offer_id: str) -> BuildingRecord | 
         raise NotFound(f"{kind.label}「{offer_id}」不存在")
     if isinstance(record, ScenarioRecord):
         if record.status != ScenarioStatus.open:
-            raise Refused(f"场景「{record.title}」当前为「{record.status.label}」，只有征集中的场景可以跟进")
+            raise Refused(
+                f"场景「{record.title}」当前为「{record.status.label}」，只有征集中的场景可以跟进",
+                "scenario_id",
+            )
         if record.deadline is not None and record.deadline < china_today():
-            raise Refused(f"场景「{record.title}」已于 {record.deadline.isoformat()} 截止，不能再跟进")
+            raise Refused(
+                f"场景「{record.title}」已于 {record.deadline.isoformat()} 截止，不能再跟进", "scenario_id"
+            )
     return record
 
 
@@ -220,7 +225,7 @@ def advance(*, session: Session, actor: Actor, live: Live | None, lead_id: int, 
         )
     why = refusal(lead.kind, lead.stage, change.stage)
     if why is not None:
-        raise Refused(why)
+        raise Refused(why, "stage")
     today = china_today()
     _check_facts(session, lead, change, today)
     before = snapshot(lead)
@@ -256,17 +261,18 @@ def _check_facts(session: Session, lead: Lead, change: StageChange, today: date)
     if change.stage == Stage.signed and change.signed_area_m2 is not None and lead.building_id:
         building = get_record(session, "buildings", lead.building_id)
         if not isinstance(building, BuildingRecord):
-            raise Refused(f"楼宇「{lead.offer_name}」已不在台账中，不能签约")
+            raise Refused(f"楼宇「{lead.offer_name}」已不在台账中，不能签约", "building_id")
         available = building.vacant_area_m2 - load_capacity(session).taken.get(building.id, 0.0)
         if change.signed_area_m2 > available:
             raise Refused(
                 f"签约面积 {change.signed_area_m2:,.0f}㎡ 超过楼宇「{building.name}」"
-                f"当前可用面积 {max(available, 0):,.0f}㎡"
+                f"当前可用面积 {max(available, 0):,.0f}㎡",
+                "signed_area_m2",
             )
     if change.stage == Stage.moved_in and change.moved_in_on is not None:
         why = moved_in_refusal(change.moved_in_on, lead.signed_on, today)
         if why is not None:
-            raise Refused(why)
+            raise Refused(why, "moved_in_on")
 
 
 def _json(facts: dict[str, Any]) -> dict[str, Any]:

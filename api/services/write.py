@@ -70,12 +70,6 @@ class Forbidden(ServiceError):
     status = 403
 
 
-class Refused(ServiceError):
-    """A change the domain's rules do not allow (a stage moved backward, more area than is free)."""
-
-    status = 422
-
-
 class Conflict(ServiceError):
     """The change clashes with what is stored (an id taken, a version moved on)."""
 
@@ -91,6 +85,17 @@ class Invalid(ServiceError):
         """Keep the errors (pydantic's, `loc` naming the field)."""
         self.errors = errors
         super().__init__("；".join(str(error.get("msg", "")) for error in errors))
+
+
+class Refused(Invalid):
+    """A change the rules of its domain do not allow (a stage moved backward, more area than is free)."""
+
+    def __init__(self, message: str, field: str = "body") -> None:
+        """Report `message` against `field`, the way a cross-field rule of a record is reported."""
+        ctx = {"field": field, "message": message}
+        super().__init__(
+            [{"type": "cross_field", "loc": (field,), "msg": message, "input": None, "ctx": ctx}]
+        )
 
 
 @dataclass(frozen=True)
