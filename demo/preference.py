@@ -17,8 +17,20 @@ cost when the rent headroom is low, space when the area fits badly, ...), or `no
 a firm applied to. With `pure_noise` the utility and the position bias are dropped (u = ū, examined = 1)
 and reasons are drawn as for an average pair: outcomes depend on nothing a learner could see.
 
-TRUE_WEIGHTS differ from the default weights on purpose: firms care about rent, area and district far
-more than the defaults say, and about the text's similarity far less.
+TRUE_WEIGHTS differ from the default weights (version 1) on purpose: firms care about rent, area and
+district far more than the defaults say, and about the text's similarity far less:
+
+    factor      true  default        factor      true  default
+    semantic    0.06  0.30           fit_out     0.04  0.04
+    industry    0.20  0.30           amenities   0.02  0.03
+    district    0.22  0.10           cluster     0.02  0.05
+    area        0.18  0.08           incentives  0.04  0.04
+    rent        0.22  0.06           budget      0.30  0.10
+                                     urgency     0.10  0.04
+
+What learning can recover: within a pairing, the true weights' shares (β sets their common scale).
+Mind the position bias (a lead's rank sits in `match_rank`) and that leads begun lately are still open
+(they have not finished, they have not failed). The pairs staff took up were chosen by rank alone.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ import pytest
 from scipy.stats import spearmanr
 from sqlalchemy import func, select
 
+from demo import preference
 from demo.bundle import demo_records, load_demo_catalogue
 from demo.history import (
     HISTORY_DAYS,
@@ -265,6 +266,13 @@ def test_factor_values_read_back_from_the_components_give_back_the_score(shown: 
     assert TRUE_WEIGHTS.keys() == defaults.factor_weights(tuple(TRUE_WEIGHTS)).keys()
     assert defaults.factor_weights(tuple(TRUE_WEIGHTS)) != TRUE_WEIGHTS
     Weights(**TRUE_WEIGHTS)  # the true weights are weights an administrator could set
+
+
+def test_the_preference_model_documents_its_true_weights_beside_the_defaults() -> None:
+    documented = preference.__doc__ or ""
+    defaults = Weights()
+    for name, weight in TRUE_WEIGHTS.items():
+        assert f"{name:<11} {weight:.2f}  {getattr(defaults, name):.2f}" in documented, name
 
 
 def test_each_district_has_its_own_staff() -> None:
