@@ -5,7 +5,7 @@ Usage: python bench/pages.py [--fake-encoder] [-n 30]   (run from the repository
 Builds a temporary SQLite database with the demo catalogue (1,200 firms, 320 buildings, 320
 scenarios) and an admin user, starts the app with `fastapi.testclient.TestClient` and the configured
 embedding model (`--fake-encoder`: the hashing encoder of `matcher.hashing`, for a quick run), signs in
-with a session cookie, keeps a few buildings on the shortlist, then times N GETs of each page after 3
+with a session cookie, then times N GETs of each page after 3
 warm-ups with `time.perf_counter` around the request. The first start with the real model encodes
 every catalogue text once (not timed). A page that answers 404 is listed as missing. The dashboard is
 timed twice: as served (its recommendation spread cached) and with that cache emptied before every
@@ -37,7 +37,7 @@ from api.app import create_app
 from api.auth import create_user
 from api.config import Settings
 from api.web import indicators
-from api.web.session import CSRF_COOKIE, CSRF_FIELD, SESSION_COOKIE
+from api.web.session import SESSION_COOKIE
 from demo.bundle import load_demo
 from matcher.encoder import Encoder
 from matcher.hashing import HashingEncoder
@@ -46,15 +46,13 @@ from models.building import Building
 from models.database import make_engine, make_session_factory
 from models.enterprise import Enterprise
 from models.enums import ScenarioStatus
+from models.lead import Lead, LeadKind
 from models.scenario import Scenario
-from models.shortlist import ShortlistItem
 from models.user import Role
 
 ADMIN, PASSWORD = "bench-admin", "基准测试密码2026"
 WARM_UP = 3
 BUDGET_MS = 300.0
-SHORTLISTED = 6
-COMPARED = 4
 ADHOC_PROFILE = {
     "description": "做工业互联网平台和设备数据采集的软件企业，研发团队约 60 人，想找拎包入住的办公室",
     "required_area_m2": "800",
@@ -105,7 +103,7 @@ def _first(session: Session, statement: sa.Select[Any]) -> str:
     return str(session.scalars(statement.limit(1)).one())
 
 
-def page_paths(url: str, shortlist_ids: Sequence[int]) -> list[tuple[str, str]]:
+def page_paths(url: str) -> list[tuple[str, str]]:
     """Every page worth timing (its label and path), ids taken from the database."""
     engine = make_engine(url)
     with Session(engine) as session:
@@ -123,8 +121,11 @@ def page_paths(url: str, shortlist_ids: Sequence[int]) -> list[tuple[str, str]]:
             .order_by(Enterprise.id),
         )
         building = _first(session, sa.select(Building.id).order_by(Building.id))
+        lead = _first(session, sa.select(Lead.id).where(Lead.kind == LeadKind.building).order_by(Lead.id))
+        courted = _first(
+            session, sa.select(Lead.enterprise_id).where(Lead.kind == LeadKind.building).order_by(Lead.id)
+        )
     engine.dispose()
-    compare = urlencode([("ids", str(item)) for item in shortlist_ids[:COMPARED]])
     typed_in = f"/find/buildings?{urlencode(ADHOC_PROFILE)}"
     labels = {typed_in: "/find/buildings?description=… (typed-in profile)"}
     paths = [
@@ -138,8 +139,11 @@ def page_paths(url: str, shortlist_ids: Sequence[int]) -> list[tuple[str, str]]:
         typed_in,
         "/find/firms",
         f"/find/firms?building={building}",
-        "/shortlist",
-        f"/shortlist/compare?{compare}",
+        "/leads",
+        f"/leads/{lead}",
+        f"/leads/compare?enterprise={courted}",
+        f"/letter/{courted}",
+        "/indicators",
         "/admin/weights",
         "/admin/data",
         f"/admin/data/buildings/{building}",
@@ -154,22 +158,6 @@ def sign_in(client: TestClient) -> None:
     answer.raise_for_status()
     client.cookies.set(SESSION_COOKIE, answer.json()["token"])
     client.get("/login")
-
-
-def fill_shortlist(client: TestClient, url: str) -> list[int]:
-    """Keep a few buildings for a stored firm through the page's form; return the items' ids."""
-    engine = make_engine(url)
-    with Session(engine) as session:
-        firm = _first(session, sa.select(Enterprise.id).order_by(Enterprise.id))
-        buildings = list(session.scalars(sa.select(Building.id).order_by(Building.id).limit(SHORTLISTED)))
-    token = client.cookies.get(CSRF_COOKIE) or ""
-    for building in buildings:
-        form = {"building_id": building, "back": f"firm={firm}", CSRF_FIELD: token}
-        client.post("/shortlist/add", data=form, follow_redirects=False)
-    with Session(engine) as session:
-        ids = list(session.scalars(sa.select(ShortlistItem.id).order_by(ShortlistItem.id)))
-    engine.dispose()
-    return ids
 
 
 def time_page(
@@ -207,7 +195,7 @@ def main(argv: Sequence[str]) -> None:
         with TestClient(app, raise_server_exceptions=False) as client:
             loaded = time.perf_counter() - started
             sign_in(client)
-            paths = page_paths(url, fill_shortlist(client, url))
+            paths = page_paths(url)
             model = "hashing test encoder" if encoder else settings.embedding_model
             print(
                 f"demo data, SQLite; encoder: {model} (start-up {loaded:.1f} s); "
