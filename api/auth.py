@@ -13,6 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from models.enums import District
 from models.user import ApiToken, Role, User
 
 _hasher = PasswordHasher()
@@ -55,9 +56,13 @@ def user_for_token(session: Session, token: str) -> User | None:
     )
 
 
-def create_user(session: Session, *, name: str, role: Role, password: str | None) -> tuple[User, str]:
+def create_user(
+    session: Session, *, name: str, role: Role, password: str | None, district: District | None = None
+) -> tuple[User, str]:
     """Add a user and a first API token to the caller's transaction (`api.services.users.add` audits it)."""
-    user = User(name=name, role=role, password_hash=hash_password(password) if password else None)
+    user = User(
+        name=name, role=role, district=district, password_hash=hash_password(password) if password else None
+    )
     session.add(user)
     session.flush()
     return user, issue_token(session, user)

@@ -7,7 +7,7 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -26,6 +26,7 @@ from matcher.encoder import EncoderUnavailable
 from matcher.text import record_text
 from models.catalogue import KIND_LABELS, check_rows, iter_records
 from models.interchange import file_format, read_rows, write_records
+from models.lead_interchange import LeadRow
 from models.records import (
     RECORD_TYPES,
     RecordKind,
@@ -46,11 +47,20 @@ ENCODE_OPTION = typer.Option("--encode/--no-encode", help="写入后为向量缓
 
 
 class Kind(StrEnum):
-    """The record kinds a file may hold."""
+    """The catalogue's record kinds."""
 
     buildings = "buildings"
     enterprises = "enterprises"
     scenarios = "scenarios"
+
+
+class FileKind(StrEnum):
+    """What a file may hold: a catalogue kind, or leads (跟进记录)."""
+
+    buildings = "buildings"
+    enterprises = "enterprises"
+    scenarios = "scenarios"
+    leads = "leads"
 
 
 def _progress(enabled: bool) -> Progress:
@@ -68,7 +78,7 @@ def _progress(enabled: bool) -> Progress:
 
 @app.command("import")
 def import_command(
-    kind: Annotated[Kind, typer.Argument(help="记录类型")],
+    kind: Annotated[FileKind, typer.Argument(help="记录类型（leads：跟进记录）")],
     file: Annotated[Path, typer.Argument(help=".jsonl、.csv 或 .xlsx 文件", exists=True, dir_okay=False)],
     encode: Annotated[
         bool,
@@ -82,17 +92,17 @@ def import_command(
     """
     from api.services import imports
 
-    record_kind: RecordKind = kind.value
+    if kind is FileKind.leads:
+        _import_leads(file)
+        return
+    record_kind: RecordKind = Kind(kind).value
     rows, read_errors = read_rows(file.read_bytes(), file.name, RECORD_TYPES[record_kind])
     with _progress(len(rows) >= PROGRESS_THRESHOLD) as progress:
         checking = progress.add_task("校验", total=len(rows))
         try:
             records = check_rows(record_kind, rows, read_errors, lambda n: progress.advance(checking, n))
         except ImportRejected as rejected:
-            typer.echo(f"{rejected}（{file.name}）", err=True)
-            for error in rejected.errors:
-                typer.echo(f"  {error}", err=True)
-            raise typer.Exit(1) from None
+            _rejected(file, rejected)
         writing = progress.add_task("写入", total=len(records))
         database = sessions(get_settings())
         with database() as session:
@@ -108,6 +118,32 @@ def import_command(
         typer.echo(report.summary())
         if encode:
             _encode_into_cache(database, [record_text(record) for record in records], progress)
+
+
+def _rejected(file: Path, rejected: ImportRejected) -> NoReturn:
+    """Print every row error of a rejected file and exit 1."""
+    typer.echo(f"{rejected}（{file.name}）", err=True)
+    for error in rejected.errors:
+        typer.echo(f"  {error}", err=True)
+    raise typer.Exit(1)
+
+
+def _import_leads(file: Path) -> None:
+    """Import a follow-up ledger all-or-nothing (`api.services.lead_files`)."""
+    from api.services import lead_files
+
+    try:
+        with sessions(get_settings())() as session:
+            report = lead_files.import_lead_file(
+                session=session,
+                actor=Operator.current(),
+                live=None,
+                data=file.read_bytes(),
+                filename=file.name,
+            )
+    except ImportRejected as rejected:
+        _rejected(file, rejected)
+    typer.echo(report.summary())
 
 
 def _encode_into_cache(sessions: sessionmaker[Session], texts: list[str], progress: Progress) -> None:
@@ -136,18 +172,24 @@ def _encode_into_cache(sessions: sessionmaker[Session], texts: list[str], progre
 
 @app.command("export")
 def export_command(
-    kind: Annotated[Kind, typer.Argument(help="记录类型")],
+    kind: Annotated[FileKind, typer.Argument(help="记录类型（leads：跟进记录）")],
     file: Annotated[Path, typer.Argument(help="目标文件：.jsonl、.csv 或 .xlsx", dir_okay=False)],
     chinese: Annotated[bool, typer.Option("--chinese", help="CSV/Excel 使用中文表头和中文取值")] = False,
 ) -> None:
     """Export every record of a kind, in the format the file name's suffix names."""
-    record_kind: RecordKind = kind.value
+    from api.services.lead_files import export_leads
+
     try:
         file_format(file.name)
     except ValueError as exc:
         err.print(str(exc), markup=False)
         raise typer.Exit(2) from None
     with sessions(get_settings())() as session:
+        if kind is FileKind.leads:
+            written = write_records(export_leads(session), file, LeadRow, chinese=chinese)
+            typer.echo(f"已导出跟进记录 {written} 条到 {file}")
+            return
+        record_kind: RecordKind = Kind(kind).value
         records = iter_records(session, record_kind)
         written = write_records(records, file, RECORD_TYPES[record_kind], chinese=chinese)
     typer.echo(f"已导出{KIND_LABELS[record_kind]} {written} 条到 {file}")

@@ -6,9 +6,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from api.auth import LoginLimiter, create_user, issue_token, token_digest, verify_password
-from api.services.write import Actor, Conflict, ServiceError, commit
+from api.services.write import Actor, Conflict, Refused, ServiceError, commit
 from models.audit import record as audit
 from models.database import begin_write
+from models.enums import District
 from models.user import ApiToken, Role, User
 
 
@@ -32,22 +33,36 @@ class TooManyAttempts(ServiceError):
         super().__init__("登录失败次数过多，请 5 分钟后再试")
 
 
-def add(*, session: Session, actor: Actor, name: str, role: Role, password: str | None) -> tuple[User, str]:
+def add(
+    *,
+    session: Session,
+    actor: Actor,
+    name: str,
+    role: Role,
+    password: str | None,
+    district: District | None = None,
+) -> tuple[User, str]:
     """Create a user with a first API token (audited); Conflict when the name is taken.
 
-    The token is returned once and stored only as a hash.
+    A staff user may belong to a district (then changes only its leads and their own); an administrator
+    may not. The token is returned once and stored only as a hash.
     """
+    if district is not None and role == Role.admin:
+        raise Refused(
+            f"管理员可以变更所有跟进，不属于任何区：只有招商人员可以指定所属区（{district.value}）",
+            "district",
+        )
     begin_write(session)
     if session.scalar(select(User).where(User.name == name)) is not None:
         raise Conflict(f"用户名「{name}」已存在")
-    user, token = create_user(session, name=name, role=role, password=password)
+    user, token = create_user(session, name=name, role=role, password=password, district=district)
     audit(
         session,
         actor=actor.name,
         action="user.add",
         target_kind="user",
         target_id=name,
-        after={"name": name, "role": role.value},
+        after={"name": name, "role": role.value, "district": district.value if district else None},
     )
     commit(session, None)
     return user, token
