@@ -7,7 +7,7 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -32,9 +32,6 @@ from models.records import (
     RecordKind,
 )
 from models.row_errors import ImportRejected
-
-if TYPE_CHECKING:  # the matcher and the web app are imported by the commands that need them (a quick CLI)
-    pass
 
 app = typer.Typer(help="星配：楼宇、企业与应用场景的供需匹配。", no_args_is_help=True, add_completion=False)
 PROGRESS_THRESHOLD = 2000

@@ -70,6 +70,11 @@ def _shorten(value: Any) -> str:
     return text if len(text) <= _LONG_INPUT else text[:_LONG_INPUT] + "…"
 
 
+def _number(value: float) -> str:
+    """A limit as people write it: 1,000,000 rather than 1e+06; 0.5 as 0.5."""
+    return f"{value:,.0f}" if value.is_integer() and abs(value) < 1e15 else f"{value:g}"
+
+
 def describe(error: ErrorDetails) -> tuple[str | None, str]:
     """Return the field an error names and its reason in Chinese."""
     ctx = error.get("ctx") or {}
@@ -81,7 +86,7 @@ def describe(error: ErrorDetails) -> tuple[str | None, str]:
     template = _MESSAGES.get(error["type"])
     if template is None:
         return field, error["msg"]
-    values = {key: (f"{value:g}" if isinstance(value, float) else value) for key, value in ctx.items()}
+    values = {key: (_number(value) if isinstance(value, float) else value) for key, value in ctx.items()}
     return field, template.format(input=_shorten(error.get("input")), **values)
 
 

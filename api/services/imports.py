@@ -18,7 +18,7 @@ MAX_AUDIT_NAME = 64
 """Length of the audit log's target column."""
 
 
-def _audit_name(filename: str) -> str:
+def audit_name(filename: str) -> str:
     """The file's name as the audit log keeps it: printable and cut to the column's length."""
     return "".join(char for char in filename if char.isprintable())[:MAX_AUDIT_NAME]
 
@@ -41,7 +41,7 @@ def import_records(
         actor=actor.name,
         action="import",
         target_kind=kind,
-        target_id=_audit_name(filename),
+        target_id=audit_name(filename),
         after={
             "rows": report.rows,
             "created": report.created,

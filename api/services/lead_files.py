@@ -17,7 +17,7 @@ from datetime import date, datetime, time
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from api.services.imports import MAX_AUDIT_NAME
+from api.services.imports import audit_name
 from api.services.leads import main_industry
 from api.services.write import Actor, Live, capacity_change, commit
 from models.audit import record as audit
@@ -203,11 +203,6 @@ def _over_capacity(
     return errors
 
 
-def _audit_name(filename: str) -> str:
-    """The file's name as the audit log keeps it: printable and cut to the column's length."""
-    return "".join(char for char in filename if char.isprintable())[:MAX_AUDIT_NAME]
-
-
 def import_leads(
     *,
     session: Session,
@@ -251,7 +246,7 @@ def import_leads(
         actor=actor.name,
         action="lead.import",
         target_kind="lead",
-        target_id=_audit_name(filename),
+        target_id=audit_name(filename),
         after={"rows": report.rows, "created": report.created, "unchanged": report.unchanged},
     )
     placing = any(lead.kind == LeadKind.building and lead.stage in PLACING for _, lead in new)
