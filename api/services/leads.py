@@ -7,6 +7,7 @@ audits, and commits; a change that moves capacity makes every process's matching
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -331,3 +332,19 @@ def find(
     query = select(Lead).where(*conditions).order_by(Lead.stage_at.desc(), Lead.id.desc())
     leads = list(session.scalars(query.limit(min(limit, MAX_PER_PAGE)).offset(offset)))
     return leads, total
+
+
+def open_leads_of(
+    session: Session, kind: LeadKind, enterprise_ids: Collection[str], offer_ids: Collection[str]
+) -> dict[tuple[str, str], Lead]:
+    """Open leads of these firms with these buildings (or scenarios) by (firm id, offer id), in one query."""
+    offer_column = Lead.building_id if kind == LeadKind.building else Lead.scenario_id
+    found = session.scalars(
+        select(Lead).where(
+            Lead.kind == kind,
+            Lead.enterprise_id.in_(enterprise_ids),
+            offer_column.in_(offer_ids),
+            Lead.stage.not_in(FINAL),
+        )
+    )
+    return {(lead.enterprise_id, lead.offer_id): lead for lead in found}

@@ -1,20 +1,23 @@
-"""Staff pages: 为企业找楼 (a stored or typed-in firm → buildings), 为楼宇找企业, and 加入跟进 on results."""
+"""Staff pages: 为企业找楼 (a stored or typed-in firm → buildings), 为楼宇找企业, and 加入跟进 on results.
+
+加入跟进 is implemented once here (`follow_result`) for every results page, the scenario pages' included.
+"""
 
 from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.datastructures import QueryParams
+from starlette.datastructures import ImmutableMultiDict, QueryParams
 
 from api.deps import SessionDep, StateDep
 from api.services import leads, matching
@@ -22,7 +25,7 @@ from api.services.catalogue import RecordNotFound
 from api.services.write import Refused, ServiceError
 from api.state import AppState
 from api.web.district_map import MapMark, district_map
-from api.web.session import CsrfChecked, StaffPage
+from api.web.session import CSRF_FIELD, CsrfChecked, StaffPage
 from api.web.templating import render
 from matcher.directions import DIRECTIONS
 from matcher.recommender import Match
@@ -31,9 +34,10 @@ from matcher.weights import Weights
 from models.clock import china_today
 from models.enums import Amenity, District, Industry
 from models.incentives import IncentiveStanding, incentive_standing
-from models.lead import FINAL, Lead, LeadKind, stage_label
+from models.lead import Lead, LeadKind
 from models.records import BuildingRecord, EnterpriseRecord
 from models.row_errors import describe
+from models.user import User
 
 router = APIRouter(include_in_schema=False)
 
@@ -45,13 +49,15 @@ ADHOC_NAME = "意向企业"
 NEW_FIRM_ID = re.compile(r"QY\d{8}[0-9A-F]{6}")
 """A typed-in firm's id once 加入跟进 stores it: QY, the date, six random hex digits (drawn with its page)."""
 FollowFrom = Literal["buildings", "firms"]
-RESULTS_PAGES: dict[FollowFrom, str] = {"buildings": "/find/buildings", "firms": "/find/firms"}
-"""The results pages 加入跟进 returns to."""
 FOLLOW_NOTES: dict[FollowFrom, str] = {
     "buildings": "从「为企业找楼」匹配结果加入跟进",
     "firms": "从「为楼宇找企业」匹配结果加入跟进",
 }
 """The note of a lead's first entry, by the page it was started from."""
+KEPT_WHEN_STORED = ("k", "district")
+"""What a typed-in firm's search keeps when the firm, once stored, is shown by its id."""
+MAX_BACK = 100_000
+"""The longest search a 加入跟进 form carries back (a 10,000-character profile, percent-encoded)."""
 PROFILE_FIELDS = (
     "name",
     "description",
@@ -278,9 +284,10 @@ def industry_label(code: str) -> str:
     return Industry.parse(code).label
 
 
-def _back(params: QueryParams) -> str:
-    """This search's query string without the one-off `followed` notice."""
-    return urlencode([(key, value) for key, value in params.multi_items() if key != "followed"])
+def back_of(values: ImmutableMultiDict[str, Any]) -> str:
+    """A search (query string or posted form) as a query string, without the notice and the CSRF token."""
+    skipped = ("followed", CSRF_FIELD)
+    return urlencode([(k, v) for k, v in values.multi_items() if isinstance(v, str) and k not in skipped])
 
 
 def new_firm_id() -> str:
@@ -288,33 +295,7 @@ def new_firm_id() -> str:
     return f"QY{china_today():%Y%m%d}{secrets.token_hex(3).upper()}"
 
 
-@dataclass(frozen=True)
-class Following:
-    """A result already in an open lead: the lead's number and stage, shown instead of 加入跟进."""
-
-    lead_id: int
-    stage: str
-
-
-def open_leads(
-    session: Session, enterprise_ids: Collection[str], building_ids: Collection[str]
-) -> dict[tuple[str, str], Following]:
-    """The open building leads among these firms and buildings by (firm id, building id), in one query."""
-    rows = session.execute(
-        select(Lead.id, Lead.enterprise_id, Lead.building_id, Lead.stage).where(
-            Lead.kind == LeadKind.building,
-            Lead.enterprise_id.in_(enterprise_ids),
-            Lead.building_id.in_(building_ids),
-            Lead.stage.not_in(FINAL),
-        )
-    )
-    return {
-        (firm_id, building_id or ""): Following(lead_id, stage_label(LeadKind.building, stage))
-        for lead_id, firm_id, building_id, stage in rows
-    }
-
-
-def _followed(session: Session, params: QueryParams) -> Lead | None:
+def followed_lead(session: Session, params: ImmutableMultiDict[str, Any]) -> Lead | None:
     """The lead just started by 加入跟进 (`followed=N` after its redirect), for the notice."""
     raw = params.get("followed", "")
     return session.get(Lead, int(raw)) if raw.isdigit() and len(raw) <= 9 else None
@@ -337,7 +318,8 @@ class BuildingResult:
     cost: Cost
     incentive: Incentive | None
     components: list[Component]
-    following: Following | None
+    following: Lead | None
+    """The result's open lead, shown instead of 加入跟进."""
 
 
 @router.get("/find/buildings")
@@ -357,7 +339,7 @@ def _buildings_page(
         "form": query.form,
         "k_choices": K_CHOICES,
         "firms_found": search(state.recommender.records["enterprises"].values(), query.form["q"], ("name",)),
-        "followed": _followed(session, params),
+        "followed": followed_lead(session, params),
         "problem": problem,
         "industry_label": industry_label,
         "amenity_labels": amenity_labels,
@@ -374,7 +356,7 @@ def _buildings_page(
             districts=query.only,
         ).result
         ids = [match.id for match in result.results]
-        following = open_leads(session, [firm.id], ids) if query.stored else {}
+        following = leads.open_leads_of(session, LeadKind.building, [firm.id], ids) if query.stored else {}
         results = []
         for match in result.results:
             building = match.record
@@ -398,7 +380,7 @@ def _buildings_page(
             "map": district_map(
                 marks, preferred=[d.value for d in firm.preferred_districts], only=query.only
             ),
-            "back": _back(params),
+            "back": back_of(params),
             "adjust": profile_params(firm) if query.stored else None,
             "new_firm_id": None if query.stored else new_firm_id(),
         }
@@ -422,7 +404,8 @@ class FirmResult:
     standing: IncentiveStanding
     incentive: Incentive | None
     components: list[Component]
-    following: Following | None
+    following: Lead | None
+    """The result's open lead, shown instead of 加入跟进."""
 
 
 def _floor(building: BuildingRecord, raw: str, errors: list[str]) -> BuildingRecord:
@@ -457,7 +440,7 @@ def _firms_page(
     context: dict[str, Any] = {
         "form": form,
         "errors": errors,
-        "followed": _followed(session, params),
+        "followed": followed_lead(session, params),
         "problem": problem,
         "k_choices": K_CHOICES,
         "buildings_found": search(
@@ -479,7 +462,8 @@ def _firms_page(
                 result = matching.rank(
                     state=state, used=used, direction=DIRECTIONS["building_firms"], record=offered, k=k
                 ).result
-                following = open_leads(session, [match.id for match in result.results], [stored.id])
+                firm_ids = [match.id for match in result.results]
+                following = leads.open_leads_of(session, LeadKind.building, firm_ids, [stored.id])
                 firms = []
                 for match in result.results:
                     firm = match.record
@@ -495,17 +479,45 @@ def _firms_page(
                             following.get((firm.id, stored.id)),
                         )
                     )
-                context |= {"offered": offered, "result": result, "firms": firms, "back": _back(params)}
+                context |= {"offered": offered, "result": result, "firms": firms, "back": back_of(params)}
     return render(request, "find_firms.html", context, status_code=_status(problem, errors))
 
 
-ResultsPage = Callable[[Request, AppState, Session, QueryParams, Problem | None], Response]
-RESULTS: dict[FollowFrom, ResultsPage] = {"buildings": _buildings_page, "firms": _firms_page}
-"""Each results page by the name its 加入跟进 form sends."""
+RESULTS: dict[FollowFrom, Callable[[Request, AppState, Session, QueryParams, Problem], Response]] = {
+    "buildings": _buildings_page,
+    "firms": _firms_page,
+}
+"""Each find page by the name its 加入跟进 form sends."""
+
+
+TypedIn = Callable[[QueryParams], EnterpriseRecord | list[str]]
+"""Reads a search's typed-in firm (not stored), or says what is wrong with it."""
+
+
+@dataclass(frozen=True)
+class ResultsPage:
+    """The results page a 加入跟进 was clicked on: its address, its leads' kind, and how to show it again."""
+
+    path: str
+    kind: LeadKind
+    note: str
+    """The note of the lead's first entry."""
+    show: Callable[[QueryParams, Problem], Response]
+    """The page for a search's parameters, with why 加入跟进 wrote nothing."""
+    typed_in: TypedIn | None = None
+    """How to read the search's typed-in firm; None on pages of stored firms only."""
+    kept: tuple[str, ...] = ()
+    """What a typed-in firm's search keeps when the firm, once stored, is shown by its id (`firm=`)."""
+
+
+def _typed_in_firm(state: AppState, params: QueryParams) -> EnterpriseRecord | list[str]:
+    """The 为企业找楼 search's typed-in firm, or its errors."""
+    query = parse_find(state, params)
+    return query.errors if query.firm is None or query.stored else query.firm
 
 
 def _firm_to_follow(
-    state: AppState, session: Session, params: QueryParams, new_id: str
+    typed_in: TypedIn, state: AppState, session: Session, params: QueryParams, new_id: str
 ) -> str | EnterpriseRecord:
     """The results page's typed-in firm under its drawn id; its id alone once an earlier click stored it."""
     if not NEW_FIRM_ID.fullmatch(new_id):
@@ -514,24 +526,63 @@ def _firm_to_follow(
     try:
         matching.stored(state=state, kind="enterprises", record_id=new_id)
     except RecordNotFound:
-        query = parse_find(state, params)
-        if query.firm is None or query.stored:
-            raise Refused("企业画像有误，未能加入跟进：" + "；".join(query.errors)) from None
-        return query.firm.model_copy(update={"id": new_id})
+        found = typed_in(params)
+        if isinstance(found, list):
+            raise Refused("企业画像有误，未能加入跟进：" + "；".join(found)) from None
+        return found.model_copy(update={"id": new_id})
     return new_id
 
 
-def _as_stored(params: QueryParams, firm_id: str) -> QueryParams:
-    """A typed-in firm's search as the stored firm's: its id with the same count and district filter."""
-    kept = [(key, value) for key, value in params.multi_items() if key in ("k", "district")]
+def _as_stored(page: ResultsPage, params: QueryParams, firm_id: str) -> QueryParams:
+    """A typed-in firm's search as the stored firm's: its id with the search's kept filters."""
+    kept = [(key, value) for key, value in params.multi_items() if key in page.kept]
     return QueryParams([("firm", firm_id), *kept])
 
 
-def _results_link(page: FollowFrom, params: QueryParams, lead: Lead, rank: str) -> str:
+def _results_link(path: str, params: QueryParams, lead: Lead, rank: str) -> str:
     """Back to the results, with the notice of the lead just started and the result in view."""
     pairs = [(key, value) for key, value in params.multi_items() if key != "followed"]
     anchor = f"#result-{rank}" if rank.isdigit() else ""
-    return f"{RESULTS_PAGES[page]}?{urlencode([*pairs, ('followed', str(lead.id))])}{anchor}"
+    return f"{path}?{urlencode([*pairs, ('followed', str(lead.id))])}{anchor}"
+
+
+def follow_result(
+    page: ResultsPage,
+    *,
+    user: User,
+    state: AppState,
+    session: Session,
+    enterprise_id: str,
+    offer_id: str,
+    back: str,
+    new_id: str,
+    rank: str,
+) -> Response:
+    """加入跟进: start a lead for a result (a typed-in firm is stored with it); refusals show on the page."""
+    params = QueryParams(back)
+    typed_in = page.typed_in if enterprise_id == ADHOC_ID else None
+    firm: str | EnterpriseRecord = enterprise_id
+    try:
+        if typed_in is not None:
+            firm = _firm_to_follow(typed_in, state, session, params, new_id)
+            if isinstance(firm, str):  # stored by an earlier click on the same page: show it stored
+                params = _as_stored(page, params, firm)
+        lead = leads.start(
+            session=session,
+            actor=user,
+            live=state,
+            state=state,
+            enterprise=firm,
+            kind=page.kind,
+            offer_id=offer_id,
+            note=page.note,
+        )
+    except ServiceError as exc:
+        session.rollback()  # a typed-in firm stored before the refusal is not kept either
+        return page.show(params, Problem(exc.status, str(exc)))
+    if typed_in is not None:
+        params = _as_stored(page, params, lead.enterprise_id)
+    return RedirectResponse(_results_link(page.path, params, lead, rank), status.HTTP_303_SEE_OTHER)
 
 
 @router.post("/find/follow", dependencies=[CsrfChecked])
@@ -543,31 +594,27 @@ def follow(
     page: Annotated[FollowFrom, Form()],
     enterprise_id: Annotated[str, Form(min_length=1, max_length=64)],
     building_id: Annotated[str, Form(min_length=1, max_length=64)],
-    back: Annotated[str, Form(max_length=30_000)] = "",
+    back: Annotated[str, Form(max_length=MAX_BACK)] = "",
     new_id: Annotated[str, Form(max_length=64)] = "",
     rank: Annotated[str, Form(max_length=4)] = "",
 ) -> Response:
-    """加入跟进: start a lead for a result (a typed-in firm is stored with it); refusals show on the page."""
-    params = QueryParams(back)
-    firm: str | EnterpriseRecord = enterprise_id
-    try:
-        if enterprise_id == ADHOC_ID:
-            firm = _firm_to_follow(state, session, params, new_id)
-            if isinstance(firm, str):  # stored by an earlier click on the same page: show it stored
-                params = _as_stored(params, firm)
-        lead = leads.start(
-            session=session,
-            actor=user,
-            live=state,
-            state=state,
-            enterprise=firm,
-            kind=LeadKind.building,
-            offer_id=building_id,
-            note=FOLLOW_NOTES[page],
-        )
-    except ServiceError as exc:
-        session.rollback()  # a typed-in firm stored before the refusal is not kept either
-        return RESULTS[page](request, state, session, params, Problem(exc.status, str(exc)))
-    if enterprise_id == ADHOC_ID:
-        params = _as_stored(params, lead.enterprise_id)
-    return RedirectResponse(_results_link(page, params, lead, rank), status.HTTP_303_SEE_OTHER)
+    """加入跟进 on 为企业找楼 or 为楼宇找企业: start a building lead for a result."""
+    results = ResultsPage(
+        path=f"/find/{page}",
+        kind=LeadKind.building,
+        note=FOLLOW_NOTES[page],
+        show=partial(RESULTS[page], request, state, session),
+        typed_in=partial(_typed_in_firm, state) if page == "buildings" else None,
+        kept=KEPT_WHEN_STORED,
+    )
+    return follow_result(
+        results,
+        user=user,
+        state=state,
+        session=session,
+        enterprise_id=enterprise_id,
+        offer_id=building_id,
+        back=back,
+        new_id=new_id,
+        rank=rank,
+    )

@@ -1,26 +1,41 @@
-"""The public scenario pages (场景推荐): open scenarios with filters, recommendations for a firm, details."""
+"""The public scenario pages (场景推荐): open scenarios with filters, recommendations for a firm, details.
+
+Signed-in staff also see 加入跟进 (or the open lead) on each match result, of a firm and of a scenario.
+"""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Annotated, Any
-from urllib.parse import urlencode
+from functools import partial
+from typing import Annotated, Any, Literal
+from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData, ImmutableMultiDict
+from starlette.datastructures import FormData, ImmutableMultiDict, QueryParams
 
 from api.deps import SessionDep, StateDep
 from api.schemas import printable
-from api.services import matching
+from api.services import leads, matching
 from api.services.listings import contains, text_search
 from api.state import AppState
-from api.web.session import CsrfChecked, PageUser
+from api.web.pages_find import (
+    ADHOC_ID,
+    ADHOC_NAME,
+    MAX_BACK,
+    Problem,
+    ResultsPage,
+    back_of,
+    follow_result,
+    followed_lead,
+    new_firm_id,
+)
+from api.web.session import CsrfChecked, PageUser, StaffPage
 from api.web.templating import render
 from matcher.directions import DIRECTIONS
 from matcher.recommender import Match
@@ -28,6 +43,7 @@ from matcher.weights import Weights
 from models.catalogue import get_record, to_record
 from models.enterprise import Enterprise
 from models.enums import District, Industry, LabelledEnum, ScenarioDomain, ScenarioStatus
+from models.lead import Lead, LeadKind
 from models.records import EnterpriseRecord, ScenarioRecord
 from models.row_errors import describe
 from models.scenario import Scenario
@@ -38,7 +54,8 @@ PAGE_SIZE = 20
 RECOMMENDED = 10
 FIRMS_SHOWN = 5
 CANDIDATES = 10
-PROFILE_ID = "web-profile"
+UNNAMED = "我的企业"
+"""What a firm describing itself is called when it gives no name (staff typing in a prospect: 意向企业)."""
 MAX_BUDGET = 1e9
 SORTS = {"deadline": "截止日期最近", "budget": "预算最高"}
 FILTER_LABELS = {
@@ -53,6 +70,12 @@ FACTOR_LABELS = {
     name: Weights.label(name) for name in (*DIRECTIONS["firm_scenarios"].pairing.factors, "spread")
 }
 Values = ImmutableMultiDict[str, Any]
+FollowFrom = Literal["scenarios", "scenario"]
+FOLLOW_NOTES: dict[FollowFrom, str] = {
+    "scenarios": "从「场景推荐」匹配结果加入跟进",
+    "scenario": "从场景详情「适合承接的企业」加入跟进",
+}
+"""The note of a lead's first entry: started from a firm's scenarios, or from a scenario's firms."""
 
 
 def _text(values: Values, key: str) -> str:
@@ -217,6 +240,8 @@ class Recommendation:
 
     match: Match
     scenario: ScenarioView
+    following: Lead | None = None
+    """The firm's open lead for the scenario (staff only), shown instead of 加入跟进."""
 
     @property
     def percent(self) -> int:
@@ -235,8 +260,8 @@ class Profile:
     preferred_districts: list[str] = field(default_factory=list)
 
 
-def parse_profile(values: Values) -> tuple[Profile, EnterpriseRecord | None, dict[str, str]]:
-    """The firm described in the form as an ad-hoc record (never stored), or the errors naming each field."""
+def parse_profile(values: Values, unnamed: str) -> tuple[Profile, EnterpriseRecord | None, dict[str, str]]:
+    """The firm described in the form as an ad-hoc record (not stored), or the errors naming each field."""
     profile = Profile(
         name=_text(values, "name"),
         description=_text(values, "description"),
@@ -244,7 +269,7 @@ def parse_profile(values: Values) -> tuple[Profile, EnterpriseRecord | None, dic
         industries=_texts(values, "industries"),
         preferred_districts=_texts(values, "preferred_districts"),
     )
-    data = {"id": PROFILE_ID, **vars(profile), "name": profile.name or "我的企业"}
+    data = {"id": ADHOC_ID, **vars(profile), "name": profile.name or unnamed}
     try:
         return profile, EnterpriseRecord.model_validate(data), {}
     except ValidationError as exc:
@@ -350,7 +375,11 @@ def _firm_context(
         return {"firm_message": "按库中企业推荐仅供登录的招商人员使用；企业可在左侧描述自身情况获取推荐。"}
     firm, candidates = _stored_firm(session, text)
     if firm is not None:
-        return {"firm": firm, "recommendations": _recommend(state, session, firm, filters), "mode": "stored"}
+        picks = _recommend(state, session, firm, filters)
+        ids = [pick.match.id for pick in picks]
+        found = leads.open_leads_of(session, LeadKind.scenario, [firm.id], ids)
+        picks = [replace(pick, following=found.get((firm.id, pick.match.id))) for pick in picks]
+        return {"firm": firm, "recommendations": picks, "mode": "stored"}
     if not candidates:
         message = f"未找到编号或名称为「{text}」的企业。"
     elif len(candidates) > CANDIDATES:
@@ -371,7 +400,13 @@ async def _form(request: Request) -> FormData:
 
 
 def _page(
-    request: Request, session: Session, state: AppState, user: User | None, values: Values, posted: bool
+    request: Request,
+    session: Session,
+    state: AppState,
+    user: User | None,
+    values: Values,
+    posted: bool,
+    problem: Problem | None = None,
 ) -> Response:
     """The scenario page: filters, the profile form, and either recommendations or the listing."""
     filters, filter_errors = parse_filters(values)
@@ -385,20 +420,25 @@ def _page(
         "sorts": SORTS,
         "factor_labels": FACTOR_LABELS,
         "labels": {**FILTER_LABELS, **EnterpriseRecord.LABELS},
+        "problem": problem,
     }
+    if user is not None:  # what 加入跟进 needs; anonymous visitors never see a lead
+        context.update(followed=followed_lead(session, values), back=back_of(values))
     if posted:
-        profile, firm, errors = parse_profile(values)
+        profile, firm, errors = parse_profile(values, UNNAMED if user is None else ADHOC_NAME)
         context.update(profile=profile, profile_errors=errors)
         if firm is not None:
-            context.update(mode="adhoc", recommendations=_recommend(state, session, firm, filters))
+            picks = _recommend(state, session, firm, filters)
+            context.update(mode="adhoc", firm=firm, recommendations=picks)
+            if user is not None:
+                context["new_firm_id"] = new_firm_id()  # drawn once per page: every click there shares it
     elif context["firm_text"]:
         context.update(_firm_context(state, session, user, context["firm_text"], filters))
     if context["mode"] == "list":
         context.update(_listing(session, filters, _today(state), _text(values, "page")))
     failed = filter_errors or context["profile_errors"]
-    return render(
-        request, "scenarios.html", context, status.HTTP_422_UNPROCESSABLE_CONTENT if failed else 200
-    )
+    code = status.HTTP_422_UNPROCESSABLE_CONTENT if failed else status.HTTP_200_OK
+    return render(request, "scenarios.html", context, problem.status if problem else code)
 
 
 @router.get("/scenarios")
@@ -426,11 +466,32 @@ def _is_public(scenario: ScenarioRecord, today: date) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class FirmFit:
+    """A firm that fits a scenario, with its open lead for the scenario, shown instead of 加入跟进."""
+
+    match: Match
+    following: Lead | None
+
+
 @router.get("/scenarios/{scenario_id}")
 def scenario_detail(
     scenario_id: str, request: Request, session: SessionDep, state: StateDep, user: PageUser
 ) -> Response:
     """One scenario; anyone may see an open one, staff see every status and the firms that fit it."""
+    return _detail_page(request, session, state, user, scenario_id, request.query_params)
+
+
+def _detail_page(
+    request: Request,
+    session: Session,
+    state: AppState,
+    user: User | None,
+    scenario_id: str,
+    params: QueryParams,
+    problem: Problem | None = None,
+) -> Response:
+    """A scenario's page, with why a 加入跟进 on one of its firms wrote nothing when one did."""
     today = _today(state)
     row = session.get(Scenario, scenario_id) if len(scenario_id) <= 64 and scenario_id.isprintable() else None
     record = _scenario(row) if row is not None else None
@@ -438,7 +499,74 @@ def scenario_detail(
         raise HTTPException(status.HTTP_404_NOT_FOUND)
     context: dict[str, Any] = {"scenario": scenario_view(record, today), "public": _is_public(record, today)}
     if user is not None:
-        context["firms"] = matching.match(
+        firms = matching.match(
             state=state, session=session, direction=DIRECTIONS["scenario_firms"], record=record, k=FIRMS_SHOWN
         ).result
-    return render(request, "scenario_detail.html", context)
+        ids = [match.id for match in firms.results]
+        found = leads.open_leads_of(session, LeadKind.scenario, ids, [record.id])
+        fits = [FirmFit(match, found.get((match.id, record.id))) for match in firms.results]
+        context |= {
+            "firms": firms,
+            "fits": fits,
+            "followed": followed_lead(session, params),
+            "problem": problem,
+        }
+    return render(request, "scenario_detail.html", context, problem.status if problem else status.HTTP_200_OK)
+
+
+def _recommendations_again(
+    request: Request, session: Session, state: AppState, user: User, params: QueryParams, problem: Problem
+) -> Response:
+    """The recommendations a 加入跟进 was clicked on: a stored firm's (`firm=`) or a typed-in profile's."""
+    return _page(request, session, state, user, params, posted="firm" not in params, problem=problem)
+
+
+def _typed_in(params: QueryParams) -> EnterpriseRecord | list[str]:
+    """The typed-in profile of the recommendations a 加入跟进 was clicked on, or what is wrong with it."""
+    _, firm, errors = parse_profile(params, ADHOC_NAME)
+    if firm is not None:
+        return firm
+    return [f"{EnterpriseRecord.LABELS.get(name, name)}：{message}" for name, message in errors.items()]
+
+
+@router.post("/scenarios/follow", dependencies=[CsrfChecked])
+def follow(
+    request: Request,
+    user: StaffPage,
+    state: StateDep,
+    session: SessionDep,
+    page: Annotated[FollowFrom, Form()],
+    enterprise_id: Annotated[str, Form(min_length=1, max_length=64)],
+    scenario_id: Annotated[str, Form(min_length=1, max_length=64)],
+    back: Annotated[str, Form(max_length=MAX_BACK)] = "",
+    new_id: Annotated[str, Form(max_length=64)] = "",
+    rank: Annotated[str, Form(max_length=4)] = "",
+) -> Response:
+    """加入跟进 on a firm's recommended scenarios or on a scenario's fitting firms: start a scenario lead."""
+    if page == "scenario":
+        results = ResultsPage(
+            path=f"/scenarios/{quote(scenario_id, safe='')}",
+            kind=LeadKind.scenario,
+            note=FOLLOW_NOTES[page],
+            show=partial(_detail_page, request, session, state, user, scenario_id),
+        )
+    else:
+        results = ResultsPage(
+            path="/scenarios",
+            kind=LeadKind.scenario,
+            note=FOLLOW_NOTES[page],
+            show=partial(_recommendations_again, request, session, state, user),
+            typed_in=_typed_in,
+            kept=tuple(FILTER_LABELS),
+        )
+    return follow_result(
+        results,
+        user=user,
+        state=state,
+        session=session,
+        enterprise_id=enterprise_id,
+        offer_id=scenario_id,
+        back=back,
+        new_id=new_id,
+        rank=rank,
+    )
