@@ -291,13 +291,15 @@ def demo_command(
     serve: Annotated[bool, typer.Option(help="装载后启动网页服务")] = True,
     workers: Annotated[int, WORKERS_OPTION] = 1,
 ) -> None:
-    """Load the bundled Chongqing demo catalogue if the database is empty, then serve."""
+    """Load the demo catalogue and its follow-up history if the database is empty, then serve."""
+    from api.embedding import configured_model
     from demo.bundle import catalogue_is_empty, load_demo
 
     settings = get_settings()
     with sessions(settings).begin() as session:
         if catalogue_is_empty(session):
-            for report in load_demo(session):
+            typer.echo("首次装载演示数据：编码目录文本并按服务器的模型生成 18 个月的跟进历史，需要一两分钟……")
+            for report in load_demo(session, configured_model(settings)):
                 typer.echo(report.summary())
         else:
             typer.echo("数据库中已有数据，跳过演示数据装载")
