@@ -8,14 +8,14 @@ from typing import Annotated, Any, Self
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from api.schemas import printable
-from models.lead import Lead, LeadEvent, LeadKind, LostReason, Stage, stage_label
+from models.lead import ONE_OFFER, Lead, LeadEvent, LeadKind, LostReason, OfferChoice, Stage, stage_label
 from models.lead_facts import Note
 from models.records import cross_field_error
 
 OfferId = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(printable)]
 
 
-class LeadIn(BaseModel):
+class LeadIn(OfferChoice, BaseModel):
     """`POST /leads`: an enterprise and a building or a scenario (exactly one), with a note."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -28,21 +28,9 @@ class LeadIn(BaseModel):
     @model_validator(mode="after")
     def _one_offer(self) -> Self:
         """A building or a scenario, not both and not neither."""
-        if (self.building_id is None) == (self.scenario_id is None):
-            raise cross_field_error(
-                "building_id", "须填写楼宇编号 building_id 或场景编号 scenario_id 之一（不能都填）"
-            )
+        if not self.names_one_offer:
+            raise cross_field_error("building_id", ONE_OFFER)
         return self
-
-    @property
-    def kind(self) -> LeadKind:
-        """Which kind of lead this starts."""
-        return LeadKind.building if self.building_id is not None else LeadKind.scenario
-
-    @property
-    def offer_id(self) -> str:
-        """The building's or the scenario's id."""
-        return self.building_id or self.scenario_id or ""
 
 
 class LeadEventOut(BaseModel):

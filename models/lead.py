@@ -125,6 +125,32 @@ def refusal(kind: LeadKind, current: Stage, target: Stage) -> str | None:
     return None
 
 
+ONE_OFFER = "须填写楼宇编号（building_id）或场景编号（scenario_id）之一，不能都填"
+"""What a lead's pair lacks when it names both a building and a scenario, or neither."""
+
+
+class OfferChoice:
+    """Names a building or a scenario by id (exactly one): the kind of lead it makes."""
+
+    building_id: str | None
+    scenario_id: str | None
+
+    @property
+    def names_one_offer(self) -> bool:
+        """Whether exactly one of a building and a scenario is named."""
+        return (self.building_id is None) != (self.scenario_id is None)
+
+    @property
+    def kind(self) -> LeadKind:
+        """A building lead when a building is named, else a scenario lead."""
+        return LeadKind.building if self.building_id is not None else LeadKind.scenario
+
+    @property
+    def offer_id(self) -> str:
+        """The building's or the scenario's id."""
+        return self.building_id or self.scenario_id or ""
+
+
 class Lead(Base):
     """One enterprise paired with a building or a scenario, at its current stage, with that stage's facts."""
 

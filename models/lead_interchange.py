@@ -20,10 +20,12 @@ from models.lead import (
     FACT_LABELS,
     FACTS,
     FINAL,
+    ONE_OFFER,
     PLACING,
     SCENARIO_LABELS,
     Lead,
     LeadKind,
+    OfferChoice,
     Stage,
     stage_label,
     stages_of,
@@ -71,7 +73,7 @@ class _LeadDates(FileRow):
     """The note of the lead's latest entry."""
 
 
-class LeadRow(_LeadDates, StageFacts, _LeadPair):
+class LeadRow(_LeadDates, StageFacts, _LeadPair, OfferChoice):
     """One lead in a file; columns in order: the pair and stage, the stage's facts, then dates and note."""
 
     KIND = "leads"
@@ -88,16 +90,6 @@ class LeadRow(_LeadDates, StageFacts, _LeadPair):
         "stage_on": "阶段日期",
         "note": "备注",
     }
-
-    @property
-    def kind(self) -> LeadKind:
-        """A building lead when the row names a building, else a scenario lead."""
-        return LeadKind.building if self.building_id is not None else LeadKind.scenario
-
-    @property
-    def offer_id(self) -> str:
-        """The building's or the scenario's id."""
-        return self.building_id or self.scenario_id or ""
 
     @property
     def pair(self) -> tuple[LeadKind, str, str]:
@@ -136,8 +128,8 @@ def row_error(number: int, field: str, message: str) -> RowError:
 
 def _offer_problems(number: int, row: LeadRow) -> list[RowError]:
     """A building or a scenario (not both), and a stage of that kind of lead."""
-    if (row.building_id is None) == (row.scenario_id is None):
-        return [row_error(number, "building_id", "须填写楼宇编号或场景编号之一（不能都填）")]
+    if not row.names_one_offer:
+        return [row_error(number, "building_id", ONE_OFFER)]
     stages = stages_of(row.kind)
     if row.stage not in stages:
         choices = "、".join(stage_label(row.kind, stage) for stage in stages)

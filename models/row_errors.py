@@ -70,9 +70,14 @@ def _shorten(value: Any) -> str:
     return text if len(text) <= _LONG_INPUT else text[:_LONG_INPUT] + "…"
 
 
+def _is_number(value: object) -> bool:
+    """An int or a float (not a bool)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _number(value: float) -> str:
-    """A limit as people write it: 1,000,000 rather than 1e+06; 0.5 as 0.5."""
-    return f"{value:,.0f}" if value.is_integer() and abs(value) < 1e15 else f"{value:g}"
+    """A limit as people write it: 1,000,000 rather than 1e+06 or 1000000; 0.5 as 0.5."""
+    return f"{value:,.0f}" if float(value).is_integer() and abs(value) < 1e15 else f"{value:g}"
 
 
 def describe(error: ErrorDetails) -> tuple[str | None, str]:
@@ -86,7 +91,7 @@ def describe(error: ErrorDetails) -> tuple[str | None, str]:
     template = _MESSAGES.get(error["type"])
     if template is None:
         return field, error["msg"]
-    values = {key: (_number(value) if isinstance(value, float) else value) for key, value in ctx.items()}
+    values = {key: (_number(value) if _is_number(value) else value) for key, value in ctx.items()}
     return field, template.format(input=_shorten(error.get("input")), **values)
 
 

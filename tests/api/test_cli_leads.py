@@ -249,7 +249,7 @@ def test_a_file_with_bad_rows_names_every_one_and_writes_nothing(catalogue: str,
         "第 12 行，stage（阶段）：场景「城市轨道交通客流预测与调度优化」当前为「已截止」",
         "第 13 行，signed_area_m2（签约面积（㎡））：楼宇「解放碑环球金融中心」可用面积 1,200㎡",
         "第 14 行，enterprise_id（企业编号）：与第 1 行是同一条跟进",
-        "第 15 行，building_id（楼宇编号）：须填写楼宇编号或场景编号之一",
+        "第 15 行，building_id（楼宇编号）：须填写楼宇编号（building_id）或场景编号（scenario_id）之一",
     ]
     missing = [line for line in expected if line not in result.output]
     assert not missing, f"{missing}\n{result.output}"

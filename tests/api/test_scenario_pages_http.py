@@ -141,7 +141,7 @@ def test_bad_filters_name_the_field(api: Api, params: dict[str, str], message: s
         ({"headcount": "abc"}, "现有人数：应为整数，实际为「abc」"),
         ({"headcount": "-3"}, "现有人数：应不小于 0"),
         ({"description": "  "}, "企业简介：必填项缺失"),
-        ({"description": "长" * 10_001}, "企业简介：长度不能超过 10000 个字符"),
+        ({"description": "长" * 10_001}, "企业简介：长度不能超过 10,000 个字符"),
         ({"industries": ["bogus"]}, "所属产业：未知的产业代码「bogus」"),
         ({"preferred_districts": ["北京市"]}, "意向区域：未知的区「北京市」"),
         ({"budget_min": "-1"}, "预算下限（万元）：不能为负数"),
