@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Iterator
-from datetime import date
 from typing import Any
 
 import pytest
@@ -13,19 +11,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from api.app import create_app
-from api.auth import create_user
-from api.config import Settings
-from api.state import AppState
-from demo.generate import generate_buildings, generate_enterprises, generate_scenarios
-from matcher.hashing import HashingEncoder
-from migrations import migrate
-from models.catalogue import import_file
-from models.database import make_engine, make_session_factory
-from models.user import Role
-from tests.files import jsonl
+from tests.web.followup import (
+    NEW_ID,
+    app_state,
+    follow_form,
+    leads_listed,
+    page_html,
+    staff_browser,
+)
 
-PASSWORD = "招商密码2026"
 PROFILE = {
     "name": "云启视觉科技",
     "description": "专注工业视觉质检算法和机器视觉平台，为汽车零部件企业提供缺陷检测系统",
@@ -35,44 +29,13 @@ PROFILE = {
 RESULT = re.compile(
     r'<li class="card result" id="result-(\d+)">(.*?)</li>\s*(?=<li class="card result"|</ol>)', re.S
 )
-HIDDEN = re.compile(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)">')
-NEW_ID = re.compile(r"QY\d{8}[0-9A-F]{6}")
 
 
 @pytest.fixture
 def staff(fresh_database_url: str) -> Iterator[TestClient]:
-    """The app over 60 buildings and 40 firms, signed in as staff through the session cookie."""
-    engine = make_engine(fresh_database_url)
-    migrate(engine)
-    with make_session_factory(engine).begin() as session:
-        import_file(session, "buildings", jsonl(*generate_buildings(60, seed=5)), "b.jsonl")
-        import_file(session, "enterprises", jsonl(*generate_enterprises(40, seed=5)), "e.jsonl")
-        scenarios = generate_scenarios(20, seed=5, reference_date=date.today())
-        import_file(session, "scenarios", jsonl(*scenarios), "s.jsonl")
-        create_user(session, name="staff", role=Role.staff, password=PASSWORD)
-    engine.dispose()
-    app = create_app(Settings(database_url=fresh_database_url), encoder=HashingEncoder())
-    with TestClient(app) as client:
-        token = client.post("/api/v1/auth/login", json={"name": "staff", "password": PASSWORD}).json()[
-            "token"
-        ]
-        client.cookies.set("xingpei_session", token)
-        client.headers["Authorization"] = f"Bearer {token}"
-        client.get("/find/buildings")  # the CSRF cookie
+    """The app over a small catalogue, signed in as staff through the session cookie."""
+    with staff_browser(fresh_database_url, scenarios=20, first_page="/find/buildings") as client:
         yield client
-
-
-def _state(client: TestClient) -> AppState:
-    """The app's state."""
-    state: AppState = client.app.state.xingpei  # type: ignore[attr-defined]
-    return state
-
-
-def _page(client: TestClient, path: str, **params: Any) -> str:
-    """A results page's HTML; asserts a 200."""
-    answer = client.get(path, params=params)
-    assert answer.status_code == 200, answer.text
-    return answer.text
 
 
 def _results(page: str) -> dict[int, str]:
@@ -80,28 +43,14 @@ def _results(page: str) -> dict[int, str]:
     return {int(rank): body for rank, body in RESULT.findall(page)}
 
 
-def _form(result: str) -> dict[str, str]:
-    """The hidden fields of a result's 加入跟进 form (the CSRF token included)."""
-    assert "加入跟进</button>" in result
-    return {name: html.unescape(value) for name, value in HIDDEN.findall(result)}
-
-
 def _follow(client: TestClient, form: dict[str, str]) -> Any:
     """Post a 加入跟进 form as the browser does, without following the redirect."""
     return client.post("/find/follow", data=form, follow_redirects=False)
 
 
-def _leads(client: TestClient, **filters: str) -> list[dict[str, Any]]:
-    """Leads as the API lists them."""
-    answer = client.get("/api/v1/leads", params={"limit": 100, **filters})
-    assert answer.status_code == 200, answer.text
-    items: list[dict[str, Any]] = answer.json()["items"]
-    return items
-
-
 def _stored_firm(client: TestClient) -> str:
     """A stored firm with at least five buildings to offer."""
-    for firm_id in sorted(_state(client).recommender.records["enterprises"]):
+    for firm_id in sorted(app_state(client).recommender.records["enterprises"]):
         answer = client.get(f"/api/v1/enterprises/{firm_id}/matches/buildings", params={"k": 10}).json()
         if len(answer["results"]) >= 5:
             return firm_id
@@ -110,10 +59,10 @@ def _stored_firm(client: TestClient) -> str:
 
 def test_following_a_stored_firms_result_keeps_the_match_the_page_showed(staff: TestClient) -> None:
     firm = _stored_firm(staff)
-    page = _page(staff, "/find/buildings", firm=firm)
+    page = page_html(staff, "/find/buildings", firm=firm)
     answer = staff.get(f"/api/v1/enterprises/{firm}/matches/buildings", params={"k": 10}).json()
     third = _results(page)[3]
-    form = _form(third)
+    form = follow_form(third)
     assert form["enterprise_id"] == firm
     expected = answer["results"][2]
     assert form["building_id"] == expected["id"]
@@ -121,7 +70,7 @@ def test_following_a_stored_firms_result_keeps_the_match_the_page_showed(staff: 
 
     moved = _follow(staff, form)
     assert moved.status_code == 303
-    [lead] = _leads(staff, enterprise=firm)
+    [lead] = leads_listed(staff, enterprise=firm)
     assert moved.headers["location"].endswith(f"&followed={lead['id']}#result-3")
     assert lead["building_id"] == expected["id"]
     assert lead["stage"] == "recommended"
@@ -141,11 +90,11 @@ def test_following_a_stored_firms_result_keeps_the_match_the_page_showed(staff: 
 
 
 def test_a_typed_in_firm_becomes_one_enterprise_and_later_clicks_reuse_it(staff: TestClient) -> None:
-    firms_before = len(_state(staff).recommender.records["enterprises"])
-    page = _page(staff, "/find/buildings", **PROFILE, k="5")
+    firms_before = len(app_state(staff).recommender.records["enterprises"])
+    page = page_html(staff, "/find/buildings", **PROFILE, k="5")
     assert "临时画像 · 未保存" in page
     results = _results(page)
-    first, second = _form(results[1]), _form(results[2])
+    first, second = follow_form(results[1]), follow_form(results[2])
     assert first["enterprise_id"] == "adhoc"
     assert NEW_ID.fullmatch(first["new_id"])
     assert second["new_id"] == first["new_id"]
@@ -153,7 +102,7 @@ def test_a_typed_in_firm_becomes_one_enterprise_and_later_clicks_reuse_it(staff:
     moved = _follow(staff, first)
     assert moved.status_code == 303
     new_id = first["new_id"]
-    [lead] = _leads(staff, enterprise=new_id)
+    [lead] = leads_listed(staff, enterprise=new_id)
     assert lead["enterprise_name"] == "云启视觉科技"
     assert lead["match"]["rank"] == 1
     assert moved.headers["location"] == f"/find/buildings?firm={new_id}&k=5&followed={lead['id']}#result-1"
@@ -165,42 +114,44 @@ def test_a_typed_in_firm_becomes_one_enterprise_and_later_clicks_reuse_it(staff:
     now_stored = staff.get(moved.headers["location"]).text
     assert f"企业编号 <strong>{new_id}</strong>" in now_stored
     assert "临时画像 · 未保存" not in now_stored
-    again = _form(_results(now_stored)[2])
+    again = follow_form(_results(now_stored)[2])
     assert again["enterprise_id"] == new_id
     assert "new_id" not in again
     assert _follow(staff, again).status_code == 303
 
-    stale = _follow(staff, _form(results[3]))  # the typed-in page, reopened with the browser's back button
+    stale = _follow(
+        staff, follow_form(results[3])
+    )  # the typed-in page, reopened with the browser's back button
     assert stale.status_code == 303
     assert stale.headers["location"].startswith(f"/find/buildings?firm={new_id}&")
-    assert len(_state(staff).recommender.records["enterprises"]) == firms_before + 1
+    assert len(app_state(staff).recommender.records["enterprises"]) == firms_before + 1
     assert staff.get("/api/v1/enterprises", params={"limit": 100}).json()["total"] == firms_before + 1
-    assert sorted(lead["match"]["rank"] for lead in _leads(staff, enterprise=new_id)) == [1, 2, 3]
+    assert sorted(lead["match"]["rank"] for lead in leads_listed(staff, enterprise=new_id)) == [1, 2, 3]
 
 
 def test_a_second_click_is_a_409_on_the_results_page_and_writes_nothing(staff: TestClient) -> None:
-    page = _page(staff, "/find/buildings", **PROFILE)
-    form = _form(_results(page)[2])
+    page = page_html(staff, "/find/buildings", **PROFILE)
+    form = follow_form(_results(page)[2])
     assert _follow(staff, form).status_code == 303
-    [lead] = _leads(staff, enterprise=form["new_id"])
+    [lead] = leads_listed(staff, enterprise=form["new_id"])
     twice = _follow(staff, form)
     assert twice.status_code == 409
     assert f"已有进行中的跟进（编号 {lead['id']}）" in twice.text
     assert 'role="alert"' in twice.text
     assert f'href="/leads/{lead["id"]}">跟进中（推介）</a>' in _results(twice.text)[2]
-    assert len(_leads(staff, enterprise=form["new_id"])) == 1
+    assert len(leads_listed(staff, enterprise=form["new_id"])) == 1
 
     gone = _follow(staff, {**form, "building_id": "NO-SUCH"})
     assert gone.status_code == 404
     assert "楼宇「NO-SUCH」不存在" in gone.text
-    broken = _follow(staff, {**_form(_results(page)[3]), "new_id": "E000001"})
+    broken = _follow(staff, {**follow_form(_results(page)[3]), "new_id": "E000001"})
     assert broken.status_code == 422
     assert "意向企业的新编号缺失或格式不对" in broken.text
-    assert len(_leads(staff)) == 1
+    assert len(leads_listed(staff)) == 1
 
 
 def test_anonymous_and_forged_posts_start_no_lead(staff: TestClient) -> None:
-    form = _form(_results(_page(staff, "/find/buildings", **PROFILE))[1])
+    form = follow_form(_results(page_html(staff, "/find/buildings", **PROFILE))[1])
     without_token = {name: value for name, value in form.items() if name != "csrf_token"}
     refused = _follow(staff, without_token)
     assert refused.status_code == 403
@@ -210,8 +161,8 @@ def test_anonymous_and_forged_posts_start_no_lead(staff: TestClient) -> None:
     assert anonymous.status_code == 303
     assert anonymous.headers["location"].startswith("/login")
     assert staff.get("/find/buildings", follow_redirects=False).status_code == 303
-    assert len(_state(staff).recommender.records["enterprises"]) == 40
-    assert _leads(staff) == []
+    assert len(app_state(staff).recommender.records["enterprises"]) == 40
+    assert leads_listed(staff) == []
 
 
 def test_results_mark_pairs_in_an_open_lead_with_one_query(staff: TestClient) -> None:
@@ -224,14 +175,14 @@ def test_results_mark_pairs_in_an_open_lead_with_one_query(staff: TestClient) ->
     link = f'href="/leads/{lead["id"]}">跟进中（推介）</a>'
 
     statements: list[str] = []
-    engine: Engine = _state(staff).sessions.kw["bind"]
+    engine: Engine = app_state(staff).sessions.kw["bind"]
 
     def seen(*args: Any) -> None:
         statements.append(args[2])
 
     event.listen(engine, "before_cursor_execute", seen)
     try:
-        page = _page(staff, "/find/buildings", firm=firm)
+        page = page_html(staff, "/find/buildings", firm=firm)
     finally:
         event.remove(engine, "before_cursor_execute", seen)
     assert len([sql for sql in statements if re.search(r"\bFROM lead\b", sql)]) == 1
@@ -240,7 +191,7 @@ def test_results_mark_pairs_in_an_open_lead_with_one_query(staff: TestClient) ->
     assert link in results[2]
     assert [rank for rank, body in results.items() if "跟进中" in body] == [2]
 
-    firms = _page(staff, "/find/firms", building=building, k="20")
+    firms = page_html(staff, "/find/firms", building=building, k="20")
     marked = [body for body in _results(firms).values() if "跟进中" in body]
     assert len(marked) <= 1
     if marked:  # the firm is among the building's 20 best
@@ -251,22 +202,22 @@ def test_results_mark_pairs_in_an_open_lead_with_one_query(staff: TestClient) ->
         f"/api/v1/leads/{lead['id']}/stage",
         json={"stage": "contacted", "expected_version": 1, "note": "电话"},
     )
-    assert "跟进中（接洽）" in _results(_page(staff, "/find/buildings", firm=firm))[2]
+    assert "跟进中（接洽）" in _results(page_html(staff, "/find/buildings", firm=firm))[2]
     lost = {"stage": "lost", "expected_version": 2, "lost_reason": "cost", "note": "太贵"}
     assert staff.post(f"/api/v1/leads/{lead['id']}/stage", json=lost).status_code == 200
-    assert "加入跟进</button>" in _results(_page(staff, "/find/buildings", firm=firm))[2]
+    assert "加入跟进</button>" in _results(page_html(staff, "/find/buildings", firm=firm))[2]
 
 
 def test_following_a_firm_from_a_buildings_results(staff: TestClient) -> None:
-    building = sorted(_state(staff).recommender.records["buildings"])[0]
-    page = _page(staff, "/find/firms", building=building, area="", k="10")
+    building = sorted(app_state(staff).recommender.records["buildings"])[0]
+    page = page_html(staff, "/find/firms", building=building, area="", k="10")
     results = _results(page)
     assert results
-    form = _form(results[1])
+    form = follow_form(results[1])
     assert form["building_id"] == building
     moved = _follow(staff, form)
     assert moved.status_code == 303
-    [lead] = _leads(staff, enterprise=form["enterprise_id"])
+    [lead] = leads_listed(staff, enterprise=form["enterprise_id"])
     assert lead["building_id"] == building
     assert lead["history"][0]["note"] == "从「为楼宇找企业」匹配结果加入跟进"
     assert moved.headers["location"].startswith(f"/find/firms?building={building}&")

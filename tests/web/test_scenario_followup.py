@@ -13,63 +13,36 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from api.app import create_app
-from api.auth import create_user
-from api.config import Settings
-from api.state import AppState
-from demo.generate import generate_buildings, generate_enterprises, generate_scenarios
-from matcher.hashing import HashingEncoder
-from migrations import migrate
-from models.catalogue import import_file
-from models.database import make_engine, make_session_factory
-from models.user import Role
-from tests.files import jsonl
+from tests.web.followup import (
+    FIRMS,
+    NEW_ID,
+    PASSWORD,
+    app_state,
+    follow_form,
+    leads_listed,
+    page_html,
+    staff_browser,
+)
 
-PASSWORD = "招商密码2026"
 PROFILE = {
     "name": "渝智工联软件",
     "description": "开发工业互联网平台和设备预测性维护软件，也做政务数据治理与城市运行监测系统",
     "headcount": "45",
 }
-FIRMS = 40
 RECOMMENDED = re.compile(
     r'<li class="card scenario result" data-id="([^"]+)" id="result-(\d+)">(.*?)</li>\s*'
     r'(?=<li class="card scenario result"|</ol>)',
     re.S,
 )
 FITTING = re.compile(r'<li id="result-(\d+)">(.*?)</li>\s*(?=<li id="result-|</ol>)', re.S)
-HIDDEN = re.compile(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)">')
-NEW_ID = re.compile(r"QY\d{8}[0-9A-F]{6}")
 CSRF = re.compile(r'name="csrf-token" content="([^"]+)"')
 
 
 @pytest.fixture
 def staff(fresh_database_url: str) -> Iterator[TestClient]:
-    """The app over 60 buildings, 40 firms and 30 scenarios, signed in as staff through the session cookie."""
-    engine = make_engine(fresh_database_url)
-    migrate(engine)
-    with make_session_factory(engine).begin() as session:
-        import_file(session, "buildings", jsonl(*generate_buildings(60, seed=5)), "b.jsonl")
-        import_file(session, "enterprises", jsonl(*generate_enterprises(FIRMS, seed=5)), "e.jsonl")
-        scenarios = generate_scenarios(30, seed=5, reference_date=date.today())
-        import_file(session, "scenarios", jsonl(*scenarios), "s.jsonl")
-        create_user(session, name="staff", role=Role.staff, password=PASSWORD)
-    engine.dispose()
-    app = create_app(Settings(database_url=fresh_database_url), encoder=HashingEncoder())
-    with TestClient(app) as client:
-        token = client.post("/api/v1/auth/login", json={"name": "staff", "password": PASSWORD}).json()[
-            "token"
-        ]
-        client.cookies.set("xingpei_session", token)
-        client.headers["Authorization"] = f"Bearer {token}"
-        client.get("/scenarios")  # the CSRF cookie
+    """The app over a small catalogue, signed in as staff through the session cookie."""
+    with staff_browser(fresh_database_url, scenarios=30, first_page="/scenarios") as client:
         yield client
-
-
-def _state(client: TestClient) -> AppState:
-    """The app's state."""
-    state: AppState = client.app.state.xingpei  # type: ignore[attr-defined]
-    return state
 
 
 def _csrf(client: TestClient) -> str:
@@ -77,13 +50,6 @@ def _csrf(client: TestClient) -> str:
     found = CSRF.search(client.get("/scenarios").text)
     assert found
     return found.group(1)
-
-
-def _page(client: TestClient, path: str, **params: str) -> str:
-    """A page's HTML; asserts a 200."""
-    answer = client.get(path, params=params)
-    assert answer.status_code == 200, answer.text
-    return answer.text
 
 
 def _typed_in(client: TestClient, **extra: str) -> str:
@@ -103,23 +69,9 @@ def _fitting(page: str) -> dict[int, str]:
     return {int(rank): body for rank, body in FITTING.findall(page)}
 
 
-def _form(result: str) -> dict[str, str]:
-    """The hidden fields of a result's 加入跟进 form (the CSRF token included)."""
-    assert "加入跟进</button>" in result
-    return {name: html.unescape(value) for name, value in HIDDEN.findall(result)}
-
-
 def _follow(client: TestClient, form: dict[str, str]) -> Any:
     """Post a 加入跟进 form as the browser does, without following the redirect."""
     return client.post("/scenarios/follow", data=form, follow_redirects=False)
-
-
-def _leads(client: TestClient, **filters: str) -> list[dict[str, Any]]:
-    """Leads as the API lists them."""
-    answer = client.get("/api/v1/leads", params={"limit": 100, **filters})
-    assert answer.status_code == 200, answer.text
-    items: list[dict[str, Any]] = answer.json()["items"]
-    return items
 
 
 def _scenario_matches(client: TestClient, firm: str) -> dict[str, Any]:
@@ -132,7 +84,7 @@ def _scenario_matches(client: TestClient, firm: str) -> dict[str, Any]:
 
 def _stored_firm(client: TestClient) -> str:
     """A stored firm with at least three scenarios recommended."""
-    for firm_id in sorted(_state(client).recommender.records["enterprises"]):
+    for firm_id in sorted(app_state(client).recommender.records["enterprises"]):
         if len(_scenario_matches(client, firm_id)["results"]) >= 3:
             return firm_id
     raise AssertionError("no firm with three matching scenarios")
@@ -158,18 +110,18 @@ def _enterprises(client: TestClient) -> int:
 def test_following_a_stored_firms_scenario_keeps_the_match_the_page_showed(staff: TestClient) -> None:
     firm = _stored_firm(staff)
     answer = _scenario_matches(staff, firm)
-    page = _page(staff, "/scenarios", firm=firm)
+    page = page_html(staff, "/scenarios", firm=firm)
     shown = _recommended(page)
     assert [scenario_id for scenario_id, _ in shown.values()] == [m["id"] for m in answer["results"]][:10]
     expected = answer["results"][1]
     scenario_id, second = shown[2]
-    form = _form(second)
+    form = follow_form(second)
     assert (form["page"], form["enterprise_id"], form["scenario_id"]) == ("scenarios", firm, expected["id"])
     assert f"匹配得分 <strong>{expected['score']:.2f}</strong>" in second
 
     moved = _follow(staff, form)
     assert moved.status_code == 303
-    [lead] = _leads(staff, enterprise=firm)
+    [lead] = leads_listed(staff, enterprise=firm)
     assert moved.headers["location"] == f"/scenarios?firm={firm}&followed={lead['id']}#result-2"
     assert (lead["kind"], lead["scenario_id"], lead["building_id"]) == ("scenario", scenario_id, None)
     assert lead["stage"] == "recommended"
@@ -179,7 +131,7 @@ def test_following_a_stored_firms_scenario_keeps_the_match_the_page_showed(staff
     assert lead["match"]["weights_version"] == answer["weights_version"]
     assert lead["history"][0]["note"] == "从「场景推荐」匹配结果加入跟进"
 
-    back = _page(staff, "/scenarios", firm=firm, followed=str(lead["id"]))
+    back = page_html(staff, "/scenarios", firm=firm, followed=str(lead["id"]))
     assert f"已加入跟进（编号 {lead['id']}）" in back
     marked = {rank: body for rank, (_, body) in _recommended(back).items()}
     assert f'href="/leads/{lead["id"]}">跟进中（推荐）</a>' in marked[2]
@@ -189,7 +141,7 @@ def test_following_a_stored_firms_scenario_keeps_the_match_the_page_showed(staff
 def test_a_typed_in_profile_becomes_one_enterprise_and_later_clicks_reuse_it(staff: TestClient) -> None:
     page = _typed_in(staff, budget_min="0")
     results = _recommended(page)
-    first, second, third = (_form(results[rank][1]) for rank in (1, 2, 3))
+    first, second, third = (follow_form(results[rank][1]) for rank in (1, 2, 3))
     assert first["enterprise_id"] == "adhoc"
     assert NEW_ID.fullmatch(first["new_id"])
     assert second["new_id"] == third["new_id"] == first["new_id"]
@@ -199,7 +151,7 @@ def test_a_typed_in_profile_becomes_one_enterprise_and_later_clicks_reuse_it(sta
     moved = _follow(staff, first)
     assert moved.status_code == 303
     new_id = first["new_id"]
-    [lead] = _leads(staff, enterprise=new_id)
+    [lead] = leads_listed(staff, enterprise=new_id)
     link = f"/scenarios?firm={new_id}&budget_min=0&followed={lead['id']}#result-1"
     assert moved.headers["location"] == link
     assert (lead["enterprise_name"], lead["scenario_id"]) == (PROFILE["name"], results[1][0])
@@ -215,7 +167,7 @@ def test_a_typed_in_profile_becomes_one_enterprise_and_later_clicks_reuse_it(sta
     now_stored = staff.get(moved.headers["location"]).text
     assert f"为「{PROFILE['name']}」推荐的场景" in now_stored
     assert f"企业编号 <strong>{new_id}</strong>" in now_stored
-    again = _form(_recommended(now_stored)[2][1])
+    again = follow_form(_recommended(now_stored)[2][1])
     assert again["enterprise_id"] == new_id
     assert "new_id" not in again
     assert _follow(staff, again).status_code == 303
@@ -224,14 +176,14 @@ def test_a_typed_in_profile_becomes_one_enterprise_and_later_clicks_reuse_it(sta
     assert stale.status_code == 303
     assert stale.headers["location"].startswith(f"/scenarios?firm={new_id}&budget_min=0&")
     assert _enterprises(staff) == FIRMS + 1
-    assert sorted(lead["match"]["rank"] for lead in _leads(staff, enterprise=new_id)) == [1, 2, 3]
+    assert sorted(lead["match"]["rank"] for lead in leads_listed(staff, enterprise=new_id)) == [1, 2, 3]
 
 
 def test_a_second_click_is_a_409_and_refused_scenarios_write_nothing(staff: TestClient) -> None:
     firm = _stored_firm(staff)
-    form = _form(_recommended(_page(staff, "/scenarios", firm=firm))[1][1])
+    form = follow_form(_recommended(page_html(staff, "/scenarios", firm=firm))[1][1])
     assert _follow(staff, form).status_code == 303
-    [lead] = _leads(staff, enterprise=firm)
+    [lead] = leads_listed(staff, enterprise=firm)
     twice = _follow(staff, form)
     assert twice.status_code == 409
     assert f"已有进行中的跟进（编号 {lead['id']}）" in twice.text
@@ -246,9 +198,9 @@ def test_a_second_click_is_a_409_and_refused_scenarios_write_nothing(staff: Test
         refused = _follow(staff, {**form, "scenario_id": scenario})
         assert refused.status_code == 422, words
         assert words in html.unescape(refused.text)
-        assert f"为「{_leads(staff)[0]['enterprise_name']}」推荐的场景" in refused.text
+        assert f"为「{leads_listed(staff)[0]['enterprise_name']}」推荐的场景" in refused.text
 
-    typed_in = _form(_recommended(_typed_in(staff))[1][1])
+    typed_in = follow_form(_recommended(_typed_in(staff))[1][1])
     closed = _follow(staff, {**typed_in, "scenario_id": _scenarios(staff, "closed")[0]})
     assert closed.status_code == 422
     assert "只有征集中的场景可以跟进" in html.unescape(closed.text)
@@ -256,7 +208,7 @@ def test_a_second_click_is_a_409_and_refused_scenarios_write_nothing(staff: Test
     assert "加入跟进</button>" in closed.text
     assert staff.get(f"/api/v1/enterprises/{typed_in['new_id']}").status_code == 404
     assert _enterprises(staff) == FIRMS
-    assert len(_leads(staff)) == 1
+    assert len(leads_listed(staff)) == 1
 
 
 def test_anonymous_visitors_see_no_lead_and_cannot_follow(staff: TestClient) -> None:
@@ -265,8 +217,8 @@ def test_anonymous_visitors_see_no_lead_and_cannot_follow(staff: TestClient) -> 
     started = staff.post("/api/v1/leads", json={"enterprise_id": firm, "scenario_id": scenario})
     assert started.status_code == 201
     lead = started.json()
-    form = _form(_recommended(_typed_in(staff))[1][1])
-    fitting = _form(_fitting(_page(staff, f"/scenarios/{scenario}"))[1])
+    form = follow_form(_recommended(_typed_in(staff))[1][1])
+    fitting = follow_form(_fitting(page_html(staff, f"/scenarios/{scenario}"))[1])
     without_token = {name: value for name, value in form.items() if name != "csrf_token"}
     forged = _follow(staff, without_token)
     assert forged.status_code == 403
@@ -275,9 +227,9 @@ def test_anonymous_visitors_see_no_lead_and_cannot_follow(staff: TestClient) -> 
     staff.cookies.delete("xingpei_session")
     del staff.headers["Authorization"]
     pages = [
-        _page(staff, "/scenarios", firm=firm, followed=str(lead["id"])),
+        page_html(staff, "/scenarios", firm=firm, followed=str(lead["id"])),
         _typed_in(staff, followed=str(lead["id"])),
-        _page(staff, f"/scenarios/{scenario}", followed=str(lead["id"])),
+        page_html(staff, f"/scenarios/{scenario}", followed=str(lead["id"])),
     ]
     assert _recommended(pages[1]), "the typed-in profile still gets its recommendations"
     for page in pages:
@@ -292,7 +244,7 @@ def test_anonymous_visitors_see_no_lead_and_cannot_follow(staff: TestClient) -> 
     assert staff.get("/api/v1/leads").status_code == 401
     token = staff.post("/api/v1/auth/login", json={"name": "staff", "password": PASSWORD}).json()["token"]
     staff.headers["Authorization"] = f"Bearer {token}"
-    assert [found["id"] for found in _leads(staff)] == [lead["id"]]
+    assert [found["id"] for found in leads_listed(staff)] == [lead["id"]]
     assert _enterprises(staff) == FIRMS
 
 
@@ -315,15 +267,15 @@ def test_results_mark_pairs_in_an_open_lead_with_one_query(staff: TestClient) ->
     link = f'href="/leads/{lead["id"]}">跟进中（推荐）</a>'
 
     statements: list[str] = []
-    engine: Engine = _state(staff).sessions.kw["bind"]
+    engine: Engine = app_state(staff).sessions.kw["bind"]
 
     def seen(*args: Any) -> None:
         statements.append(args[2])
 
     event.listen(engine, "before_cursor_execute", seen)
     try:
-        page = _page(staff, "/scenarios", firm=firm)
-        detail = _page(staff, f"/scenarios/{scenario}")
+        page = page_html(staff, "/scenarios", firm=firm)
+        detail = page_html(staff, f"/scenarios/{scenario}")
     finally:
         event.remove(engine, "before_cursor_execute", seen)
     assert len([sql for sql in statements if re.search(r"\bFROM lead\b", sql)]) == 2, "one per page"
@@ -339,26 +291,26 @@ def test_results_mark_pairs_in_an_open_lead_with_one_query(staff: TestClient) ->
         f"/api/v1/leads/{lead['id']}/stage",
         json={"stage": "applied", "expected_version": 1, "note": "已报名"},
     )
-    assert "跟进中（报名揭榜）" in _recommended(_page(staff, "/scenarios", firm=firm))[rank][1]
+    assert "跟进中（报名揭榜）" in _recommended(page_html(staff, "/scenarios", firm=firm))[rank][1]
     lost = {"stage": "lost", "expected_version": 2, "lost_reason": "other", "note": "放弃"}
     assert staff.post(f"/api/v1/leads/{lead['id']}/stage", json=lost).status_code == 200
-    assert "加入跟进</button>" in _recommended(_page(staff, "/scenarios", firm=firm))[rank][1]
-    assert "加入跟进</button>" in _fitting(_page(staff, f"/scenarios/{scenario}"))[firm_rank]
+    assert "加入跟进</button>" in _recommended(page_html(staff, "/scenarios", firm=firm))[rank][1]
+    assert "加入跟进</button>" in _fitting(page_html(staff, f"/scenarios/{scenario}"))[firm_rank]
 
 
 def test_the_firms_fitting_a_scenario_can_be_followed_from_its_page(staff: TestClient) -> None:
     scenario = _scenarios(staff, "open")[0]
-    page = _page(staff, f"/scenarios/{scenario}")
+    page = page_html(staff, f"/scenarios/{scenario}")
     firms = staff.get(f"/api/v1/scenarios/{scenario}/matches/enterprises", params={"k": 5}).json()
     results = _fitting(page)
     assert len(results) == len(firms["results"]) >= 2
-    form = _form(results[2])
+    form = follow_form(results[2])
     firm = firms["results"][1]["id"]
     assert (form["page"], form["enterprise_id"], form["scenario_id"]) == ("scenario", firm, scenario)
 
     moved = _follow(staff, form)
     assert moved.status_code == 303
-    [lead] = _leads(staff, enterprise=firm)
+    [lead] = leads_listed(staff, enterprise=firm)
     assert moved.headers["location"] == f"/scenarios/{scenario}?followed={lead['id']}#result-2"
     assert (lead["kind"], lead["scenario_id"]) == ("scenario", scenario)
     assert lead["history"][0]["note"] == "从场景详情「适合承接的企业」加入跟进"
@@ -373,16 +325,16 @@ def test_the_firms_fitting_a_scenario_can_be_followed_from_its_page(staff: TestC
     assert twice.status_code == 409
     assert f"已有进行中的跟进（编号 {lead['id']}）" in twice.text
     assert "适合承接的企业" in twice.text
-    assert len(_leads(staff)) == 1
+    assert len(leads_listed(staff)) == 1
 
 
 def test_a_building_leads_page_links_to_the_firms_letter(staff: TestClient) -> None:
     firm = _stored_firm(staff)
-    building = sorted(_state(staff).recommender.records["buildings"])[0]
+    building = sorted(app_state(staff).recommender.records["buildings"])[0]
     scenario = _scenario_matches(staff, firm)["results"][0]["id"]
     by_building = staff.post("/api/v1/leads", json={"enterprise_id": firm, "building_id": building}).json()
     by_scenario = staff.post("/api/v1/leads", json={"enterprise_id": firm, "scenario_id": scenario}).json()
     letter = f'<a href="/letter/{firm}">打印推介函 →</a>'
-    assert letter in _page(staff, f"/leads/{by_building['id']}")
-    assert letter not in _page(staff, f"/leads/{by_scenario['id']}")
+    assert letter in page_html(staff, f"/leads/{by_building['id']}")
+    assert letter not in page_html(staff, f"/leads/{by_scenario['id']}")
     assert staff.get(f"/letter/{firm}").status_code == 200
