@@ -44,7 +44,7 @@ def list_leads(
         scenario=scenario,
         owner=owner,
     )
-    found, total = leads.find(session, filters, limit=limit, offset=offset)
+    found, total = leads.find(session, filters, limit=limit, offset=offset, with_history=True)
     return LeadPage(items=[lead_out(lead) for lead in found], total=total, limit=limit, offset=offset)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, event
 
 from api.app import create_app
 from api.config import Settings
@@ -126,3 +127,24 @@ def test_signing_more_than_is_available_is_refused_naming_both_figures(api: Api)
     assert f"{ledger:,.0f}㎡" in refused.json()["detail"]
     after = api.client.get(f"{V1}/leads/{lead['id']}", headers=api.staff).json()
     assert (after["stage"], after["version"], len(after["history"])) == ("recommended", 1, 1)
+
+
+def test_a_page_of_leads_reads_their_histories_in_one_query(api: Api) -> None:
+    firms = api.client.get(f"{V1}/enterprises?limit=12", headers=api.staff).json()["items"]
+    building = api.client.get(f"{V1}/buildings?limit=1", headers=api.staff).json()["items"][0]["id"]
+    for firm in firms:
+        body = {"enterprise_id": firm["id"], "building_id": building}
+        assert api.client.post(f"{V1}/leads", json=body, headers=api.staff).status_code == 201
+    statements: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        page = api.client.get(f"{V1}/leads?limit=50", headers=api.staff).json()
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    assert len(page["items"]) == len(firms)
+    assert all(len(lead["history"]) == 1 for lead in page["items"])
+    assert sum("FROM lead_event" in statement for statement in statements) == 1
