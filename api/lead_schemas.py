@@ -7,15 +7,15 @@ from typing import Annotated, Any, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from api.schemas import printable
+from api.schemas import AsSent, printable
 from models.lead import ONE_OFFER, Lead, LeadEvent, LeadKind, LostReason, OfferChoice, Stage, stage_label
-from models.lead_facts import Note
+from models.lead_facts import Note, StageChange
 from models.records import cross_field_error
 
 OfferId = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(printable)]
 
 
-class LeadIn(OfferChoice, BaseModel):
+class LeadIn(OfferChoice, AsSent):
     """`POST /leads`: an enterprise and a building or a scenario (exactly one), with a note."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -31,6 +31,10 @@ class LeadIn(OfferChoice, BaseModel):
         if not self.names_one_offer:
             raise cross_field_error("building_id", ONE_OFFER)
         return self
+
+
+class StageChangeIn(AsSent, StageChange):
+    """`POST /leads/{id}/stage` as sent: each JSON value already of a type its field allows."""
 
 
 class LeadEventOut(BaseModel):

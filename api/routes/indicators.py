@@ -3,14 +3,23 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Path
+from pydantic import AfterValidator
 
 from api.deps import AdminUser, SessionDep, StaffUser, StateDep
-from api.schemas import error_responses
+from api.schemas import AsSent, error_responses
 from api.services import indicators
 from models.enums import District
 
 router = APIRouter(prefix="/api/v1", tags=["indicators"])
-Scope = Annotated[str, Path(min_length=1, max_length=20, description="全市，或区名（如 渝北区）")]
+Scope = Annotated[
+    str,
+    Path(min_length=1, max_length=20, description="全市，或区名（如 渝北区）"),
+    AfterValidator(indicators.known_scope),
+]
+
+
+class TargetsIn(AsSent, indicators.TargetValues):
+    """`PUT /indicators/targets/{scope}` as sent: each JSON value already of a type its field allows."""
 
 
 @router.get(
@@ -33,7 +42,7 @@ def read_indicators(
     responses=error_responses(401, 403, 422, 503),
 )
 def put_targets(
-    scope: Scope, body: indicators.TargetValues, session: SessionDep, user: AdminUser, state: StateDep
+    scope: Scope, body: TargetsIn, session: SessionDep, user: AdminUser, state: StateDep
 ) -> indicators.TargetsOut:
     """Replace the targets of 全市 or a district; a figure left out or null has no target (admin, audited)."""
     return indicators.set_targets(

@@ -6,12 +6,11 @@ from fastapi import APIRouter, Path, Query, status
 from pydantic import AfterValidator
 
 from api.deps import SessionDep, StaffUser, StateDep
-from api.lead_schemas import LeadIn, LeadOut, LeadPage, lead_out
+from api.lead_schemas import LeadIn, LeadOut, LeadPage, StageChangeIn, lead_out
 from api.schemas import MAX_PAGE, error_responses, printable
 from api.services import leads
 from models.enums import District, Industry
 from models.lead import LeadKind, Stage
-from models.lead_facts import StageChange
 
 router = APIRouter(prefix="/api/v1", tags=["leads"])
 LeadId = Annotated[int, Path(ge=1, le=2**31 - 1, description="跟进记录编号")]
@@ -85,7 +84,7 @@ def read_lead(lead_id: LeadId, session: SessionDep, user: StaffUser) -> LeadOut:
     responses=error_responses(401, 403, 404, 409, 422, 503),
 )
 def advance_lead(
-    lead_id: LeadId, body: StageChange, session: SessionDep, user: StaffUser, state: StateDep
+    lead_id: LeadId, body: StageChangeIn, session: SessionDep, user: StaffUser, state: StateDep
 ) -> LeadOut:
     """Move a lead on with the stage's facts; 409 when it changed meanwhile, 422 for an illegal move."""
     lead = leads.advance(session=session, actor=user, live=state, lead_id=lead_id, change=body)

@@ -157,7 +157,7 @@ class Indicators(ScopeFigures):
 # ---- targets -------------------------------------------------------------------------------
 
 
-def _known_scope(scope: str) -> str:
+def known_scope(scope: str) -> str:
     """全市 or a district (by name), else a Chinese message."""
     if scope == CITY:
         return scope
@@ -182,7 +182,7 @@ class TargetValues(BaseModel):
 class TargetChange(TargetValues):
     """The targets of a named scope, as the service validates them."""
 
-    scope: Annotated[str, AfterValidator(_known_scope)]
+    scope: Annotated[str, AfterValidator(known_scope)]
 
 
 class TargetsOut(TargetValues):

@@ -316,7 +316,9 @@ def _audit(api: Api) -> list[dict[str, Any]]:
 
 
 BAD_TARGETS: list[tuple[str, dict[str, Any], set[str]]] = [
-    ("全市", {"area_used_m2": -1, "jobs": 1.5}, {"area_used_m2", "jobs"}),
+    ("全市", {"area_used_m2": -1, "jobs": -2}, {"area_used_m2", "jobs"}),
+    ("全市", {"jobs": 1.5}, {"jobs"}),
+    ("全市", {"firms_landed": True}, {"firms_landed"}),
     ("全市", {"firms_landed": 5_000_000}, {"firms_landed"}),
     ("全市", {"contract_wan_yuan": "很多"}, {"contract_wan_yuan"}),
     ("全市", {"area": 10}, {"area"}),

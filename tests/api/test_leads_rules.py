@@ -383,3 +383,20 @@ def test_a_lead_file_over_http_names_every_bad_row_and_writes_nothing(api: Api) 
     }
     refused = api.client.post(f"{V1}/import/leads", files={"file": ("x.jsonl", bad)}, headers=api.staff)
     assert refused.status_code == 403
+
+
+def test_json_values_of_the_wrong_type_are_refused_not_converted(api: Api) -> None:
+    lead = api.client.post(
+        f"{V1}/leads", json={"enterprise_id": "E000001", "building_id": "B00001"}, headers=api.staff
+    )
+    assert lead.status_code == 201, lead.text
+    for body, field in (
+        ({"stage": "contacted", "expected_version": True}, "expected_version"),
+        ({"stage": "contacted", "expected_version": "1"}, "expected_version"),
+        ({"stage": "contacted", "expected_version": 1, "note": 5}, "note"),
+    ):
+        answer = api.client.post(f"{V1}/leads/{lead.json()['id']}/stage", json=body, headers=api.staff)
+        assert answer.status_code == 422, (body, answer.text)
+        assert field in answer.json()["detail"]
+    after = api.client.get(f"{V1}/leads/{lead.json()['id']}", headers=api.staff).json()
+    assert after["version"] == 1

@@ -33,6 +33,8 @@ from matcher.hashing import HashingEncoder
 from migrations import migrate
 from models.catalogue import import_file
 from models.database import make_engine, make_session_factory
+from models.indicator_target import CITY
+from models.lead_interchange import LeadRow
 from models.user import ApiToken, Role
 from tests.conftest import TEST_DATABASE_URL, create_postgres_database, drop_postgres_database
 from tests.files import building, enterprise, jsonl, scenario
@@ -219,12 +221,16 @@ LONG_PARAMETER = "x" * 10_000
 """Query and path values travel in the address, which HTTP clients and servers cap near 64 KiB."""
 UNKNOWN = "x_unknown_field"
 IMPORT_PATH = "/api/v1/import/{kind}"
+LEAD_IMPORT_PATH = "/api/v1/import/leads"
+LEAD_ROW = LeadRow.model_json_schema()
+"""The schema of one row of a lead file (the upload's body is a file, so OpenAPI does not hold it)."""
 
 
 def _resolve(schema: dict[str, Any]) -> dict[str, Any]:
     """A schema with its `$ref` followed."""
     while "$ref" in schema:
-        schema = COMPONENTS[schema["$ref"].rsplit("/", 1)[-1]]
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        schema = COMPONENTS.get(name) or LEAD_ROW["$defs"][name]
     return schema
 
 
@@ -308,6 +314,7 @@ class Ids:
     scenarios: str
     weights: dict[str, Any]
     weights_version: int
+    lead: int
 
 
 def _path_value(path: str, name: str, ids: Ids) -> str:
@@ -315,7 +322,7 @@ def _path_value(path: str, name: str, ids: Ids) -> str:
     if name == "record_id":
         kind = path.split("/")[3]
         return str(getattr(ids, kind))
-    return {"kind": "buildings", "version": "1"}[name]
+    return {"kind": "buildings", "version": "1", "lead_id": str(ids.lead), "scope": CITY}[name]
 
 
 def _base_body(method: str, path: str, ids: Ids) -> Any:
@@ -336,6 +343,24 @@ def _base_body(method: str, path: str, ids: Ids) -> Any:
         ("POST", "/api/v1/weights/preview"): {"weights": ids.weights},
         ("POST", "/api/v1/weights/rollback/{version}"): {"reason": "模糊测试"},
         ("POST", IMPORT_PATH): building(id=fresh),
+        ("POST", "/api/v1/leads"): {
+            "enterprise_id": ids.enterprises,
+            "building_id": ids.buildings,
+            "note": "",
+        },
+        ("POST", "/api/v1/leads/{lead_id}/stage"): {"stage": "contacted", "expected_version": 1, "note": ""},
+        ("PUT", "/api/v1/indicators/targets/{scope}"): {
+            "area_used_m2": 2e6,
+            "firms_landed": 1e4,
+            "jobs": 2e5,
+        },
+        ("POST", LEAD_IMPORT_PATH): {
+            "enterprise_id": ids.enterprises,
+            "building_id": ids.buildings,
+            "stage": "contacted",
+            "created_on": "2026-11-02",
+            "stage_on": "2026-11-20",
+        },
     }
     if method == "PATCH":
         return {}
@@ -346,6 +371,8 @@ def _body_schema(method: str, path: str) -> dict[str, Any]:
     """The JSON schema of an operation's body (for the import, of one row of the uploaded file)."""
     if path == IMPORT_PATH:
         return _resolve({"$ref": "BuildingCreate"})
+    if path == LEAD_IMPORT_PATH:
+        return LEAD_ROW
     content = DOCUMENT["paths"][path][method.lower()]["requestBody"]["content"]
     schema = _resolve(content["application/json"]["schema"])
     if "anyOf" in schema:
@@ -375,7 +402,9 @@ def _bad_requests(method: str, path: str, ids: Ids) -> Iterator[Request]:
     )
     yield Request("body of the wrong type", None, good_path, {}, [_base_body(method, path, ids)])
     for name, field_schema in schema["properties"].items():
-        for label, value in _bad_values(_json_types(field_schema), typed=path != IMPORT_PATH):
+        for label, value in _bad_values(
+            _json_types(field_schema), typed=path not in (IMPORT_PATH, LEAD_IMPORT_PATH)
+        ):
             body = {**_base_body(method, path, ids), name: value}
             yield Request(f"body field {name}: {label}", name, good_path, {}, body)
         # One level down, for objects in the body (the weights): each of their fields in turn.
@@ -406,7 +435,9 @@ def client(catalogue: str) -> Iterator[tuple[TestClient, Ids]]:
             for kind in ("buildings", "enterprises", "scenarios")
         }
         current = running.get("/api/v1/weights", headers=admin).json()
-        yield running, Ids(**first, weights=current["weights"], weights_version=current["version"])
+        pair = {"enterprise_id": first["enterprises"], "building_id": first["buildings"]}
+        lead = running.post("/api/v1/leads", json=pair, headers=admin).json()["id"]
+        yield running, Ids(**first, weights=current["weights"], weights_version=current["version"], lead=lead)
 
 
 @pytest.mark.parametrize(
