@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event
 
 from api.app import create_app
 from api.config import Settings
 from matcher.hashing import HashingEncoder
 from models.clock import china_today
 from tests.api.conftest import Api
+from tests.sql_log import statements_run
 
 V1 = "/api/v1"
 
@@ -135,16 +135,8 @@ def test_a_page_of_leads_reads_their_histories_in_one_query(api: Api) -> None:
     for firm in firms:
         body = {"enterprise_id": firm["id"], "building_id": building}
         assert api.client.post(f"{V1}/leads", json=body, headers=api.staff).status_code == 201
-    statements: list[str] = []
-
-    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
-        statements.append(statement)
-
-    event.listen(Engine, "before_cursor_execute", count)
-    try:
+    with statements_run() as statements:
         page = api.client.get(f"{V1}/leads?limit=50", headers=api.staff).json()
-    finally:
-        event.remove(Engine, "before_cursor_execute", count)
     assert len(page["items"]) == len(firms)
     assert all(len(lead["history"]) == 1 for lead in page["items"])
     assert sum("FROM lead_event" in statement for statement in statements) == 1

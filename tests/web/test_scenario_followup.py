@@ -10,9 +10,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
+from tests.sql_log import statements_run
 from tests.web.followup import (
     FIRMS,
     NEW_ID,
@@ -266,18 +265,9 @@ def test_results_mark_pairs_in_an_open_lead_with_one_query(staff: TestClient) ->
     lead = started.json()
     link = f'href="/leads/{lead["id"]}">跟进中（推荐）</a>'
 
-    statements: list[str] = []
-    engine: Engine = app_state(staff).sessions.kw["bind"]
-
-    def seen(*args: Any) -> None:
-        statements.append(args[2])
-
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with statements_run(app_state(staff).sessions.kw["bind"]) as statements:
         page = page_html(staff, "/scenarios", firm=firm)
         detail = page_html(staff, f"/scenarios/{scenario}")
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
     assert len([sql for sql in statements if re.search(r"\bFROM lead\b", sql)]) == 2, "one per page"
     shown = _recommended(page)
     assert link in shown[rank][1]
