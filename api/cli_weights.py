@@ -15,14 +15,19 @@ from sqlalchemy.orm import Session
 
 from api.config import get_settings
 from api.database import open_database
+from api.services import weight_learning
 from api.services import weights as weights_service
 from api.services.write import Operator, ServiceError
+from matcher.replay import KIND_NAMES, Figure, Proposal
 from matcher.weights import Weights
 from models.database import make_session_factory
+from models.lead import OutcomeStage
 from models.row_errors import describe
 from models.weights_version import WeightsVersion
 
-weights_app = typer.Typer(help="权重治理：查看、修改（生成新版本）、历史与回滚。", no_args_is_help=True)
+weights_app = typer.Typer(
+    help="权重治理：查看、修改（生成新版本）、历史、回滚与从跟进结果学习。", no_args_is_help=True
+)
 _reason = TypeAdapter(weights_service.Reason)
 
 
@@ -181,4 +186,64 @@ def rollback_command(
             reason=checked,
             expected_version=expected_version,
         )
+    )
+
+
+@weights_app.command("learn", help="从跟进结果学习权重并按时间切分回放比较（只给建议，不保存）。")
+def learn_command(
+    stage: Annotated[
+        OutcomeStage,
+        typer.Option("--stage", help="达到哪个阶段算成功：visited（带看/入围）或 signed（签约/中标）"),
+    ] = OutcomeStage.visited,
+    split: Annotated[
+        datetime | None,
+        typer.Option("--split", formats=["%Y-%m-%d"], help="切分日期：之前的跟进用于学习，之后的用于回放"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
+) -> None:
+    """Print weights learned from the leads' outcomes with their replay against the current version."""
+    with _database() as session:
+        try:
+            proposal = weight_learning.propose(
+                session, stage=stage, split=None if split is None else split.date()
+            )
+        except ServiceError as exc:
+            _fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(proposal.json(), ensure_ascii=False, indent=2))
+        return
+    for line in proposal_lines(proposal):
+        typer.echo(line)
+
+
+def proposal_lines(proposal: Proposal) -> list[str]:
+    """The proposal for people: each weight current → proposed, the replay with its intervals, the verdict."""
+    replay = proposal.replay
+    lines = [
+        f"从跟进结果学习（目标阶段：{proposal.stage.label}；切分日期 {proposal.split.isoformat()}；"
+        f"当前权重版本 {proposal.current_version}）",
+        f"学习样本：达到 {proposal.positives} 条，未达到 {proposal.negatives} 条",
+        "权重              当前    建议",
+    ]
+    current, proposed = proposal.current.model_dump(), proposal.proposed.model_dump()
+    for name, value in current.items():
+        mark = "" if proposed[name] == value else "  *"
+        lines.append(f"  {name:<14}{value:>6.3f}  {proposed[name]:>6.3f}{mark}")
+    for label, figures in (
+        ("合计", replay),
+        *((KIND_NAMES[kind], r) for kind, r in proposal.per_kind.items()),
+    ):
+        lines.append(
+            f"回放（{label}，{figures.groups} 个列表）nDCG@10 当前 {_figure(figures.current)}，"
+            f"建议 {_figure(figures.proposed)}，差值 95% 区间 "
+            f"{figures.difference_ci95[0]:+.3f} ~ {figures.difference_ci95[1]:+.3f}"
+        )
+    lines.append(proposal.message)
+    return lines
+
+
+def _figure(figure: Figure) -> str:
+    """nDCG@10 with its interval and recall@3."""
+    return (
+        f"{figure.ndcg10:.3f} [{figure.ci95[0]:.3f}, {figure.ci95[1]:.3f}]（recall@3 {figure.recall3:.3f}）"
     )

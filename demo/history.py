@@ -30,11 +30,12 @@ import numpy as np
 from api.services.leads import main_industry
 from demo.contention import AREA_STEP, settle
 from demo.plan import Plan, Step, later
-from demo.preference import NOISE_SD, TRUE_MODEL, PreferenceModel, factor_values
+from demo.preference import NOISE_SD, TRUE_MODEL, PreferenceModel
 from demo.shown import ShownPair, show
 from demo.staff import owner, stage_note
 from matcher.encoder import Encoder
 from matcher.factors import M2_PER_HEAD
+from matcher.outcomes import factor_values
 from matcher.recommender import Recommender
 from matcher.weights import Weights
 from models.clock import CHINA

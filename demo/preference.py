@@ -1,6 +1,7 @@
 """The demo history's hidden preference model: what firms really weigh, known so that learning can be checked.
 
-A pair's factor values x_f (each 0..1) are read back from the match's components (`factor_values`).
+A pair's factor values x_f (each 0..1) are read back from the match's components
+(`matcher.outcomes.factor_values`).
 Its true utility weighs them the way the scorer weighs its own weights, by their shares:
 
     u = Σ_f TRUE_WEIGHTS[f] · x_f / Σ_f TRUE_WEIGHTS[f]      (f over the pairing's factors)
@@ -42,7 +43,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from matcher.factors import NEUTRAL
-from matcher.weights import Weights
 from models.lead import LeadKind, LostReason, Stage
 
 TRUE_WEIGHTS: dict[str, float] = {
@@ -145,15 +145,3 @@ def scenario_reasons(stage: Stage, x: Mapping[str, float]) -> dict[LostReason, f
         LostReason.unreachable: 0.8 if stage == Stage.recommended else 0.1,
         LostReason.other: 0.2,
     }
-
-
-def factor_values(components: Mapping[str, float], weights: Weights) -> dict[str, float]:
-    """The pair's factor values (0..1) from a match's components under `weights` (the spread left out).
-
-    A component is the factor's value times its weight's share of the pairing's weights, as the scorer
-    adds them up; dividing by that share gives the value back.
-    """
-    names = [name for name in components if name != "spread"]
-    shares = weights.factor_weights(tuple(names))
-    total = sum(shares.values())
-    return {name: min(1.0, max(0.0, components[name] * total / shares[name])) for name in names}

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from matcher.outcomes import Outcome, learn_weights
 from matcher.weights import Weights
 
 DEFAULTS: dict[str, float] = Weights().model_dump()
@@ -35,9 +36,17 @@ class MatchScorer(BaseEstimator):  # type: ignore[misc]
         """A fitted scorer for a validated weights object."""
         return cls(**weights.model_dump()).fit()
 
-    def fit(self, x: object = None, y: object = None) -> MatchScorer:
-        """Validate the weights (out-of-range values raise); nothing else needs learning."""
+    def fit(self, x: Sequence[Outcome] | None = None, y: object = None) -> MatchScorer:
+        """Validate the weights; given outcomes (each carries its label, so `y` is unused), learn them first.
+
+        Learning (`matcher.outcomes.learn_weights`) replaces the factor weights by those the outcomes
+        support, keeping the other settings; `learned_` then says what was learned and the position bias.
+        """
         self.weights_ = Weights(**self.get_params())
+        if x is not None:
+            self.learned_ = learn_weights(x, self.weights_)
+            self.weights_ = self.learned_.weights
+            self.set_params(**self.weights_.model_dump())
         return self
 
     def _shares(self, names: tuple[str, ...]) -> dict[str, float]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -123,6 +124,29 @@ def refusal(kind: LeadKind, current: Stage, target: Stage) -> str | None:
     if target == Stage.moved_in and current != Stage.signed:
         return "入驻之前须先签约：请先登记「签约」（签约面积、租金、预计人数）"
     return None
+
+
+class OutcomeStage(LabelledEnum):
+    """How far a recommended pair must get to count as a success when weights are learned from outcomes."""
+
+    visited = "visited", "带看"
+    signed = "signed", "签约"
+
+
+OUTCOME_TARGETS: dict[OutcomeStage, dict[LeadKind, Stage]] = {
+    OutcomeStage.visited: {LeadKind.building: Stage.visited, LeadKind.scenario: Stage.shortlisted},
+    OutcomeStage.signed: {LeadKind.building: Stage.signed, LeadKind.scenario: Stage.won},
+}
+"""The stage each kind must reach: a scenario's shortlisting stands for a visit, winning for signing."""
+
+
+def outcome(kind: LeadKind, passed: Iterable[Stage], current: Stage, target: OutcomeStage) -> bool | None:
+    """Whether a lead that passed `passed` reached `target` (True), ended short (False) or is open (None)."""
+    goal = _position(kind, OUTCOME_TARGETS[target][kind])
+    ends = {Stage.lost, Stage.not_won}
+    if any(_position(kind, stage) >= goal for stage in passed if stage not in ends):
+        return True
+    return False if current in FINAL else None
 
 
 ONE_OFFER = "须填写楼宇编号（building_id）或场景编号（scenario_id）之一，不能都填"

@@ -1,8 +1,8 @@
-"""Weight governance endpoints: read, versioned change, preview without saving, history and rollback."""
+"""Weight governance endpoints: read, versioned change, preview, history, rollback, learning from outcomes."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException, Path, status
@@ -11,8 +11,10 @@ from pydantic import BaseModel, Field, StringConstraints
 from api import weights_preview
 from api.deps import AdminUser, SessionDep, StaffUser, StateDep
 from api.schemas import AsSent, ErrorOut, error_responses
+from api.services import weight_learning
 from api.services import weights as weights_service
 from matcher.weights import Weights
+from models.lead import OutcomeStage
 from models.weights_version import WeightsVersion
 
 router = APIRouter(prefix="/api/v1", tags=["weights"])
@@ -163,6 +165,53 @@ class PreviewOut(BaseModel):
     devset: DevByKind | None = Field(description="标注开发集上的评估指标（开发集不可用时为空）")
 
 
+class LearnIn(AsSent):
+    """What to learn from: the stage that counts as success and the replay's split date."""
+
+    stage: OutcomeStage = Field(
+        default=OutcomeStage.visited,
+        description="达到哪个阶段算成功：visited（楼宇带看、场景入围）或 signed（楼宇签约、场景中标）",
+    )
+    split: date | None = Field(
+        default=None,
+        description="切分日期（YYYY-MM-DD）：之前开始的跟进用于学习，之后的用于回放；默认取 70% 处",
+    )
+
+
+class FigureOut(BaseModel):
+    """One set of weights replayed on the lists after the split."""
+
+    ndcg10: float = Field(description="nDCG@10（按位置偏差校正）")
+    ci95: tuple[float, float] = Field(description="nDCG@10 的 95% 自助法区间")
+    recall3: float = Field(description="达到目标阶段的配对进入前 3 名的比例")
+
+
+class ReplayOut(BaseModel):
+    """The current and the proposed weights on the same lists."""
+
+    current: FigureOut
+    proposed: FigureOut
+    difference_ci95: tuple[float, float] = Field(description="建议减当前的 nDCG@10 差值的 95% 区间")
+    groups: int = Field(description="参与回放的推荐列表数")
+
+
+class ProposalOut(BaseModel):
+    """Learned weights with their replay; a suggestion that saves nothing."""
+
+    current: dict[str, float] = Field(description="当前权重")
+    proposed: dict[str, float] = Field(description="建议权重（词面权重与分散度不变）")
+    current_version: int = Field(description="当前权重版本号")
+    stage: OutcomeStage = Field(description="目标阶段")
+    split: date = Field(description="切分日期")
+    positives: int = Field(description="学习样本中达到目标阶段的跟进数")
+    negatives: int = Field(description="学习样本中未达到的已结束跟进数")
+    replay: ReplayOut = Field(description="两类推荐合计的回放")
+    per_kind: dict[str, ReplayOut] = Field(description="按类别（buildings、scenarios）的回放")
+    evidence: bool = Field(description="差值区间是否整体大于 0（有证据表明建议更好）")
+    message: str = Field(description="结论与建议")
+    position_bias: dict[str, float] = Field(description="各名次被查看的相对概率（第 1 名为 1）")
+
+
 def _version_out(row: WeightsVersion) -> dict[str, Any]:
     """A stored version as its answer."""
     return {
@@ -260,3 +309,15 @@ def rollback_weights(
         expected_version=body.expected_version,
     )
     return _version_out(saved)
+
+
+@router.post(
+    "/weights/learn",
+    response_model=ProposalOut,
+    summary="从跟进结果学习权重并回放比较（管理员，不保存）",
+    responses=error_responses(401, 403, 422),
+)
+def learn_weights(session: SessionDep, user: AdminUser, body: LearnIn | None = None) -> Any:
+    """Weights learned from the leads' outcomes and replayed on a time split; 422 when data are too few."""
+    body = body or LearnIn()
+    return weight_learning.propose(session, stage=body.stage, split=body.split).json()

@@ -23,11 +23,12 @@ from demo.history import (
     simulate,
 )
 from demo.history_store import write_history
-from demo.preference import TRUE_WEIGHTS, PreferenceModel, factor_values
+from demo.preference import TRUE_WEIGHTS, PreferenceModel
 from demo.shown import SHOWN, ShownPair
 from demo.staff import STAFF
 from matcher.directions import for_firm
 from matcher.hashing import HashingEncoder
+from matcher.outcomes import factor_values
 from matcher.recommender import Recommender
 from matcher.registry import factor_names
 from matcher.weights import Weights
