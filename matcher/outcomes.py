@@ -125,7 +125,7 @@ def _fit_pairing(
 
 
 def learn_weights(outcomes: Sequence[Outcome], base: Weights) -> LearnedWeights:
-    """Weights learned from outcomes; factors of a pairing too thin to learn from keep `base`'s ratios.
+    """Weights learned from outcomes; a pairing too thin to learn from keeps `base`'s own factors.
 
     The other settings (`lexical_blend`, `spread`) stay as in `base`; raises TooFewOutcomes when neither
     pairing can be learned.
@@ -141,11 +141,7 @@ def learn_weights(outcomes: Sequence[Outcome], base: Weights) -> LearnedWeights:
             )
         )
     fits = {pairing: _fit_pairing(by_pairing[pairing], pairing) for pairing in learned}
-    coefficients = {
-        pairing: fits[pairing][0] if pairing in fits else base.factor_weights(factor_names(pairing))
-        for pairing in PAIRINGS
-    }
-    merged = _on_one_scale(coefficients, anchor=learned[0], learned=learned)
+    merged = _on_one_scale({pairing: fit[0] for pairing, fit in fits.items()}, base)
     return LearnedWeights(
         weights=_as_weights(merged, base),
         learned=learned,
@@ -153,40 +149,46 @@ def learn_weights(outcomes: Sequence[Outcome], base: Weights) -> LearnedWeights:
     )
 
 
-def _on_one_scale(
-    coefficients: Mapping[OfferKind, Mapping[str, float]],
-    *,
-    anchor: OfferKind,
-    learned: tuple[OfferKind, ...],
-) -> dict[str, float]:
-    """One value per factor: the other pairing scaled to the anchor on the factors they share (least squares).
+def _on_one_scale(coefficients: Mapping[OfferKind, Mapping[str, float]], base: Weights) -> dict[str, float]:
+    """One value per factor, on the scale of `base`; a pairing not learned keeps `base`'s own factors.
 
-    A shared factor takes the mean of both pairings' values when both were learned, else the anchor's.
+    The first learned pairing is scaled to `base`'s total over its factors; a second one is scaled to it
+    by least squares on the factors they share (or to its own total when those are all 0 in either), and
+    a shared factor takes the mean of both.
     """
-    merged = dict(coefficients[anchor])
-    for pairing, values in coefficients.items():
-        if pairing == anchor:
-            continue
+    anchor, *others = coefficients
+    merged = _to_total(coefficients[anchor], base)
+    for pairing in others:
+        values = coefficients[pairing]
         shared = [name for name in values if name in merged]
-        own = np.array([values[name] for name in shared])
-        theirs = np.array([merged[name] for name in shared])
-        denominator = float(own @ own)
-        scale = float(own @ theirs) / denominator if denominator > 0 else 1.0
-        for name, value in values.items():
-            if name not in merged:
-                merged[name] = scale * value
-            elif pairing in learned:
-                merged[name] = (merged[name] + scale * value) / 2
+        own, theirs = np.array([values[name] for name in shared]), np.array([merged[name] for name in shared])
+        fit = float(own @ own) * float(theirs @ theirs) > 0
+        scaled = (
+            {name: value * float(own @ theirs) / float(own @ own) for name, value in values.items()}
+            if fit
+            else _to_total(values, base)
+        )
+        merged = {
+            name: (merged[name] + scaled[name]) / 2 if name in scaled else merged[name] for name in merged
+        }
+        merged |= {name: value for name, value in scaled.items() if name not in merged}
+    for pairing in PAIRINGS:
+        merged |= {
+            name: value
+            for name, value in base.factor_weights(factor_names(pairing)).items()
+            if name not in merged
+        }
     return merged
 
 
-def _as_weights(values: Mapping[str, float], base: Weights) -> Weights:
-    """Values rescaled to the base weights' total (none above 1), rounded to 0.001, the rest from `base`."""
+def _to_total(values: Mapping[str, float], base: Weights) -> dict[str, float]:
+    """Values scaled to add up to what `base` gives the same factors (unchanged when they are all 0)."""
     total = sum(values.values())
-    if total <= 0:
-        return base
     target = sum(base.factor_weights(tuple(values)).values())
-    scale = target / total
-    scale = min(scale, 1.0 / max(values.values()))
-    rounded = {name: round(value * scale, 3) for name, value in values.items()}
-    return Weights(**(base.model_dump() | rounded))
+    return {name: value * target / total if total > 0 else value for name, value in values.items()}
+
+
+def _as_weights(values: Mapping[str, float], base: Weights) -> Weights:
+    """Values as weights (scaled down if one exceeds 1), rounded to 0.001; the other settings from `base`."""
+    scale = min(1.0, 1.0 / max(max(values.values()), 1e-12))
+    return Weights(**(base.model_dump() | {name: round(value * scale, 3) for name, value in values.items()}))
