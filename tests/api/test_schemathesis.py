@@ -349,6 +349,7 @@ def _base_body(method: str, path: str, ids: Ids) -> Any:
             "note": "",
         },
         ("POST", "/api/v1/leads/{lead_id}/stage"): {"stage": "contacted", "expected_version": 1, "note": ""},
+        ("POST", "/api/v1/weights/learn"): {"stage": "visited", "split": "2026-06-01"},
         ("PUT", "/api/v1/indicators/targets/{scope}"): {
             "area_used_m2": 2e6,
             "firms_landed": 1e4,
