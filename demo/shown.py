@@ -29,7 +29,7 @@ class ShownPair:
 
 def show(recommender: Recommender, kind: LeadKind, firms: Sequence[EnterpriseRecord]) -> list[ShownPair]:
     """The top results of `kind` for each firm, in the firms' order, best first."""
-    direction = for_firm("buildings" if kind == LeadKind.building else "scenarios")
+    direction = for_firm(kind.offers)
     shown = []
     for firm in firms:
         for match in recommender.match(direction, firm, k=SHOWN[kind]).results:

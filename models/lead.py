@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -18,6 +18,11 @@ class LeadKind(LabelledEnum):
 
     building = "building", "楼宇"
     scenario = "scenario", "应用场景"
+
+    @property
+    def offers(self) -> Literal["buildings", "scenarios"]:
+        """The catalogue kind a lead of this kind pairs the firm with."""
+        return "buildings" if self == LeadKind.building else "scenarios"
 
 
 class Stage(LabelledEnum):

@@ -15,10 +15,8 @@ from matcher.replay import BadSplit, Proposal
 from matcher.replay import propose as replay_proposal
 from matcher.weights import Weights
 from models.clock import china_date
-from models.lead import Lead, LeadEvent, LeadKind, OutcomeStage, Stage, outcome
+from models.lead import Lead, LeadEvent, OutcomeStage, Stage, outcome
 from models.weights_version import WeightsVersion
-
-PAIRING = {LeadKind.building: "buildings", LeadKind.scenario: "scenarios"}
 
 
 def outcomes(session: Session, stage: OutcomeStage) -> list[Outcome]:
@@ -42,7 +40,7 @@ def outcomes(session: Session, stage: OutcomeStage) -> list[Outcome]:
             continue
         found.append(
             Outcome(
-                pairing="buildings" if lead.kind == LeadKind.building else "scenarios",
+                pairing=lead.kind.offers,
                 group=lead.enterprise_id,
                 began=china_date(lead.created_at),
                 rank=lead.match_rank,

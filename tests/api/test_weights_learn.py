@@ -17,6 +17,7 @@ from api.cli import app as cli
 from api.config import Settings
 from demo.bundle import load_demo_catalogue
 from demo.history_store import write_history
+from demo.recovery import TRUE, cosine, demo_history, outcomes_of
 from matcher.hashing import HashingEncoder
 from matcher.replay import propose
 from matcher.weights import Weights
@@ -27,7 +28,6 @@ from models.lead import OutcomeStage
 from models.user import Role
 from models.weights_version import WeightsVersion
 from tests.api.conftest import Api
-from tests.learning_history import TRUE, cosine, demo_history, outcomes_of
 
 LEARN = "/api/v1/weights/learn"
 runner = CliRunner()

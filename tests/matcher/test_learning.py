@@ -8,25 +8,25 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
+from demo.recovery import TRUE, cosine, demo_history, outcomes_of
 from matcher.outcomes import MIN_EACH, Outcome, TooFewOutcomes, learn_weights
-from matcher.replay import MIN_GROUPS, BadSplit, list_metrics, propose, replay, telling_lists
+from matcher.replay import MIN_GROUPS, BadSplit, Proposal, list_metrics, propose, replay, telling_lists
 from matcher.scorer import MatchScorer
 from matcher.weights import Weights
 from models.lead import LeadKind, OutcomeStage, Stage, outcome
-from tests.learning_history import TRUE, cosine, demo_history, outcomes_of
 
 VISITED = OutcomeStage.visited
 
 
 @pytest.fixture(scope="module")
-def learned_from_truth() -> tuple[list[Outcome], object]:
+def learned_from_truth() -> tuple[list[Outcome], Proposal]:
     """The outcomes of the history drawn from the true weights, and the proposal learned from them."""
     outcomes = outcomes_of(demo_history(), VISITED)
     return outcomes, propose(outcomes, Weights(), current_version=1, stage=VISITED)
 
 
 def test_learned_weights_recover_the_true_weights_and_replay_as_well_as_they_do(
-    learned_from_truth: tuple[list[Outcome], object],
+    learned_from_truth: tuple[list[Outcome], Proposal],
 ) -> None:
     outcomes, proposal = learned_from_truth
     assert cosine(Weights(), TRUE) < 0.75, "the defaults are far from the truth, so recovery means something"
@@ -39,7 +39,7 @@ def test_learned_weights_recover_the_true_weights_and_replay_as_well_as_they_do(
 
 
 def test_the_position_bias_found_falls_with_the_rank_when_there_is_one(
-    learned_from_truth: tuple[list[Outcome], object],
+    learned_from_truth: tuple[list[Outcome], Proposal],
 ) -> None:
     _, proposal = learned_from_truth
     noise = propose(

@@ -1,4 +1,4 @@
-"""Demo follow-up histories drawn from a known preference model, and the outcomes learning reads of them."""
+"""Checking learning against the truth: demo histories from a known model, and the outcomes learning reads."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from matcher.outcomes import Outcome, factor_values
 from matcher.recommender import Recommender
 from matcher.weights import Weights
 from models.clock import china_date
-from models.lead import LeadKind, OutcomeStage, outcome
+from models.lead import OutcomeStage, outcome
 
 TODAY = date(2026, 12, 6)
 """A fixed day, so that the histories do not depend on when the tests run."""
@@ -44,10 +44,9 @@ def outcomes_of(history: Sequence[HistoryLead], stage: OutcomeStage) -> list[Out
     for lead in history:
         reached = outcome(lead.kind, [event.stage for event in lead.events], lead.stage, stage)
         if reached is not None:
-            pairing = "buildings" if lead.kind == LeadKind.building else "scenarios"
             values = factor_values(lead.components, Weights())
             began = china_date(lead.events[0].at)
-            found.append(Outcome(pairing, lead.enterprise_id, began, lead.rank, values, reached))
+            found.append(Outcome(lead.kind.offers, lead.enterprise_id, began, lead.rank, values, reached))
     return found
 
 
