@@ -1,4 +1,5 @@
-// 权重调优: show each slider's value, mark changed ones, and ask the server for a preview as sliders move.
+// 权重调优: show each slider's value, mark changed ones, and ask the server for a preview as sliders move;
+// 用建议值预览 fills the sliders with the learned weights and previews them without leaving the page.
 // The preview is an HTML fragment rendered (and escaped) by the server; one request is in flight at a time.
 (function () {
   "use strict";
@@ -91,6 +92,27 @@
     window.clearTimeout(timer);
     preview();
   });
+  var learned = document.getElementById("learned-form");
+  if (learned) {
+    // 用建议值预览: put the proposed values and reason into the sliders' form and preview in place.
+    learned.addEventListener("submit", function (event) {
+      event.preventDefault();
+      sliders.forEach(function (input) {
+        var value = learned.elements[input.name].value;
+        var hundredths = Number(value) * 100;
+        if (Math.abs(hundredths - Math.round(hundredths)) > 1e-6) {
+          input.step = "any";
+        }
+        input.value = value;
+        refresh(input);
+      });
+      form.elements.reason.value = learned.elements.reason.value;
+      form.elements.expected_version.value = learned.elements.expected_version.value;
+      window.clearTimeout(timer);
+      preview();
+      document.getElementById("preview-title").scrollIntoView({ behavior: "smooth" });
+    });
+  }
   var defaults = document.getElementById("defaults-button");
   defaults.hidden = false;
   defaults.addEventListener("click", function () {

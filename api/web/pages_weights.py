@@ -1,9 +1,10 @@
-"""权重调优 (admin): every weight as a slider, a live preview of ranking changes, save, history, rollback."""
+"""权重调优 (admin): sliders with a live preview, save, history, rollback, and weights learned on request."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Header, Path, Query, Request, status
@@ -13,12 +14,24 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from api.deps import SessionDep, StateDep, WeightsDep
+from api.services import weight_learning
 from api.services import weights as weights_service
+from api.services.write import Invalid
 from api.web.admin_forms import PostedForm, china_time
 from api.web.session import AdminPage, CsrfChecked
 from api.web.templating import render
-from api.web.weights_view import FIELDS, PreviewView, history_views, preview_view, slider_groups
+from api.web.weights_view import (
+    FIELDS,
+    STAGE_CHOICES,
+    LearnedView,
+    PreviewView,
+    history_views,
+    learned_view,
+    preview_view,
+    slider_groups,
+)
 from matcher.weights import Weights
+from models.lead import OutcomeStage
 from models.row_errors import describe
 from models.weights_version import WeightsVersion
 
@@ -76,6 +89,35 @@ def read_sample(form: FormData) -> int:
     return sample if sample in SAMPLES else SAMPLES[0]
 
 
+@dataclass
+class Learning:
+    """The learning form as submitted, and what asking gave: a proposal, or why there is none."""
+
+    stage: OutcomeStage = OutcomeStage.visited
+    split: str = ""
+    problem: str | None = None
+    proposal: LearnedView | None = None
+
+
+def read_learning(form: FormData) -> tuple[Learning, date | None]:
+    """The learning form's target stage and split date (None: the service picks one); bad ones are named."""
+    stage, split = form.get("stage"), form.get("split")
+    learning = Learning(split=split.strip() if isinstance(split, str) else "")
+    problems = []
+    try:
+        learning.stage = OutcomeStage.parse(stage if isinstance(stage, str) else "")
+    except ValueError:
+        choices = "或".join(f"「{choice.label}」" for choice in OutcomeStage)
+        problems.append(f"目标阶段：应为{choices}")
+    when = None
+    try:
+        when = date.fromisoformat(learning.split) if learning.split else None
+    except ValueError:
+        problems.append(f"切分日期：应为 2026-06-01 这样的日期，实际为「{learning.split[:40]}」")
+    learning.problem = "；".join(problems) or None
+    return learning, when
+
+
 # ---- pages -----------------------------------------------------------------------------------
 
 
@@ -91,6 +133,7 @@ class PageState:
     problem: str | None = None
     errors: list[str] = field(default_factory=list)
     preview: PreviewView | None = None
+    learning: Learning = field(default_factory=Learning)
 
 
 def weights_page(request: Request, session: Session, page: PageState, status_code: int = 200) -> Response:
@@ -102,6 +145,7 @@ def weights_page(request: Request, session: Session, page: PageState, status_cod
         "current_when": china_time(latest.created_at),
         "groups": slider_groups(page.values or current, current),
         "samples": SAMPLES,
+        "stages": STAGE_CHOICES,
         "page": page,
         "expected_version": page.expected_version or latest.version,
         "history": history_views(session),
@@ -227,3 +271,18 @@ def rollback_weights(
         )
         return weights_page(request, session, PageState(problem=problem), status.HTTP_409_CONFLICT)
     return RedirectResponse(f"/admin/weights?rolled={saved.version}", status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/admin/weights/learn", dependencies=[CsrfChecked])
+def learn_weights(request: Request, session: SessionDep, user: AdminPage, form: PostedForm) -> Response:
+    """Learn weights from the follow-up outcomes and show them beside the sliders; nothing is saved."""
+    learning, split = read_learning(form)
+    if learning.problem is None:
+        try:
+            proposal = weight_learning.propose(session, stage=learning.stage, split=split)
+        except Invalid as exc:
+            learning.problem = "；".join(describe(error)[1] for error in exc.errors)
+        else:
+            learning.proposal = learned_view(proposal)
+    code = status.HTTP_422_UNPROCESSABLE_CONTENT if learning.problem else status.HTTP_200_OK
+    return weights_page(request, session, PageState(learning=learning), code)

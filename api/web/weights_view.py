@@ -14,7 +14,9 @@ from api.services import weights as weights_service
 from api.web.admin_forms import china_time
 from matcher.devset import ItemKind
 from matcher.recommender import Recommender
+from matcher.replay import Proposal, Replay
 from matcher.weights import BUILDING_FACTORS, SCENARIO_FACTORS, Weights
+from models.lead import OUTCOME_TARGETS, LeadKind, OutcomeStage
 
 KIND_NOUNS: dict[ItemKind, str] = {"buildings": "楼宇", "scenarios": "应用场景"}
 FIELDS = tuple(Weights.model_fields)
@@ -334,3 +336,115 @@ def history_views(session: Session) -> list[HistoryView]:
         )
         for position, entry in enumerate(entries)
     ]
+
+
+# ---- learned from follow-up outcomes -----------------------------------------------------------
+
+
+STAGE_CHOICES = [
+    (stage, f"{stage.label}（场景：{OUTCOME_TARGETS[stage][LeadKind.scenario].label}）")
+    for stage in OutcomeStage
+]
+"""The learning form's target stages, each with the stage a scenario lead must reach instead."""
+
+
+def interval(bounds: tuple[float, float], signed: bool = False) -> str:
+    """A 95 % interval as shown: both ends with three decimals (signed for a difference)."""
+    spec = "+.3f" if signed else ".3f"
+    return f"[{bounds[0]:{spec}}, {bounds[1]:{spec}}]"
+
+
+@dataclass(frozen=True)
+class LearnedWeight:
+    """One weight of a proposal: the current version's value and the learned one."""
+
+    name: str
+    current: float
+    proposed: float
+
+    @property
+    def label(self) -> str:
+        """The short Chinese name."""
+        return Weights.label(self.name)
+
+    @property
+    def current_text(self) -> str:
+        """The current value as shown."""
+        return shown(self.current)
+
+    @property
+    def proposed_text(self) -> str:
+        """The proposed value as shown."""
+        return shown(self.proposed)
+
+    @property
+    def direction(self) -> str:
+        """`up`, `down`, or empty when the shown values are equal."""
+        if self.proposed_text == self.current_text:
+            return ""
+        return "up" if self.proposed > self.current else "down"
+
+
+@dataclass(frozen=True)
+class ReplayView:
+    """The replay of one group of leads under both weights, as the rows of a figures table."""
+
+    title: str
+    replay: Replay
+
+    @property
+    def tone(self) -> str:
+        """`good` when the difference's interval lies above 0, `bad` below it, else empty."""
+        low, high = self.replay.difference_ci95
+        return "good" if low > 0 else "bad" if high < 0 else ""
+
+    @property
+    def rows(self) -> list[tuple[str, str, str, str]]:
+        """(row, nDCG@10, its 95 % interval, recall@3): the current weights, the proposed, the change."""
+        current, proposed = self.replay.current, self.replay.proposed
+        return [
+            ("当前权重", f"{current.ndcg10:.3f}", interval(current.ci95), f"{current.recall3:.1%}"),
+            ("建议权重", f"{proposed.ndcg10:.3f}", interval(proposed.ci95), f"{proposed.recall3:.1%}"),
+            (
+                "变化",
+                f"{proposed.ndcg10 - current.ndcg10:+.3f}",
+                interval(self.replay.difference_ci95, signed=True),
+                f"{proposed.recall3 - current.recall3:+.1%}",
+            ),
+        ]
+
+
+@dataclass(frozen=True)
+class LearnedView:
+    """A proposal learned from the follow-up outcomes, as the page shows it beside the sliders."""
+
+    proposal: Proposal
+    weights: list[LearnedWeight]
+    replays: list[ReplayView]
+    bias: list[tuple[int, str]]
+    """(rank, examination propensity relative to rank 1) per rank."""
+
+    @property
+    def changed(self) -> int:
+        """How many weights the proposal changes (as shown)."""
+        return sum(1 for weight in self.weights if weight.direction)
+
+
+def learned_view(proposal: Proposal) -> LearnedView:
+    """Shape a proposal for the page: every weight current → proposed, the replays pooled then per kind."""
+    replays = [ReplayView("全部跟进记录", proposal.replay)]
+    replays += [
+        ReplayView(KIND_NOUNS[kind], proposal.per_kind[kind])
+        for kind in KIND_NOUNS
+        if kind in proposal.per_kind
+    ]
+    return LearnedView(
+        proposal,
+        [
+            LearnedWeight(name, getattr(proposal.current, name), getattr(proposal.proposed, name))
+            for _, names in GROUPS
+            for name in names
+        ],
+        replays,
+        [(rank, f"{propensity:.2f}") for rank, propensity in sorted(proposal.position_bias.items())],
+    )
