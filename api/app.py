@@ -18,7 +18,7 @@ from api.config import Settings, get_settings
 from api.database import open_database
 from api.embedding import cached_encoder
 from api.malloc import limit_arenas
-from api.routes import auth, catalogue, imports, indicators, leads, matches, weights
+from api.routes import allocation, auth, catalogue, imports, indicators, leads, matches, weights
 from api.state import AppState, load_state
 from matcher.encoder import Encoder
 from models.database import make_session_factory
@@ -78,7 +78,7 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
     app.add_middleware(WorkerHeader)
     errors.install(app)
     web.install(app)
-    for module in (catalogue, matches, imports, weights, auth, leads, indicators):
+    for module in (catalogue, matches, imports, weights, auth, leads, indicators, allocation):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["system"], summary="健康检查")
