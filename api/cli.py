@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.cli_allocate import allocate_command
 from api.cli_common import err, sessions
 from api.cli_match import match_app
 from api.cli_users import users_app
@@ -319,3 +320,4 @@ def main() -> None:
 app.add_typer(weights_app, name="weights")
 app.add_typer(users_app, name="users")
 app.add_typer(match_app, name="match")
+app.command("allocate")(allocate_command)
