@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.web import (
     error_pages,
+    pages_allocation,
     pages_auth,
     pages_dashboard,
     pages_data,
@@ -33,6 +34,7 @@ PAGE_MODULES = (
     pages_data,
     pages_dashboard,
     pages_indicators,
+    pages_allocation,
 )
 
 

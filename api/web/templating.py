@@ -40,6 +40,7 @@ def navigation(user: User | None) -> list[NavItem]:
     if user is not None:
         items = [NavItem("/find/buildings", "为企业找楼"), NavItem("/find/firms", "为楼宇找企业"), *items]
         items.append(NavItem("/leads", "跟进"))
+        items.append(NavItem("/allocation", "分配建议"))
         items.append(NavItem("/indicators", "计划指标"))
     if user is not None and user.role == Role.admin:
         items += [NavItem("/admin/weights", "权重调优"), NavItem("/admin/data", "数据管理")]
