@@ -7,9 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from api.cli_common import err, sessions
-from api.config import get_settings
-from api.embedding import cached_encoder
+from api.cli_common import err, loaded_state
 
 if TYPE_CHECKING:  # the matcher is imported by the command, not by `import api.cli` (a quick CLI)
     from api.services.allocation import AllocationOut
@@ -28,7 +26,6 @@ def allocate_command(
     """Assign the pool's firms to buildings within their available area; scenario invitations beside it."""
     from api.services import allocation
     from api.services.write import Operator, ServiceError
-    from api.state import load_state
     from models.enums import District
     from models.records import enum_parser
 
@@ -37,9 +34,7 @@ def allocate_command(
     except ValueError as exc:
         err.print(f"--district：{exc}", markup=False)
         raise typer.Exit(1) from None
-    settings = get_settings()
-    database = sessions(settings)
-    state = load_state(settings, database, cached_encoder(settings, database))
+    state = loaded_state()
     with state.sessions() as session:
         try:
             found = allocation.report(

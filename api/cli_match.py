@@ -8,13 +8,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from api.cli_common import err, sessions
-from api.config import get_settings
-from api.embedding import cached_encoder
+from api.cli_common import err, loaded_state
 
 if TYPE_CHECKING:  # the matcher is imported by the commands, not by `import api.cli` (a quick CLI)
     from api.services.matching import Answer
-    from api.state import AppState
     from matcher.directions import DirectionName
 
 match_app = typer.Typer(help="推荐：为企业找楼、为企业推荐场景、为楼宇或场景找企业。", no_args_is_help=True)
@@ -38,22 +35,13 @@ def _print_matches(answer: Answer, as_json: bool) -> None:
         typer.echo(result.note)
 
 
-def _loaded() -> AppState:
-    """The configured catalogue loaded into a recommender, as the web app does at start-up."""
-    from api.state import load_state
-
-    settings = get_settings()
-    database = sessions(settings)
-    return load_state(settings, database, cached_encoder(settings, database))
-
-
 def _match(direction: DirectionName, record_id: str, k: int, as_json: bool) -> None:
     """Print the best matches for a stored record, or exit with a message naming an unknown id."""
     from api.services import matching
     from api.services.catalogue import RecordNotFound
     from matcher.directions import DIRECTIONS
 
-    state = _loaded()
+    state = loaded_state()
     with state.sessions() as session:
         try:
             answer = matching.match(

@@ -34,7 +34,7 @@ from demo.preference import NOISE_SD, TRUE_MODEL, PreferenceModel
 from demo.shown import ShownPair, show
 from demo.staff import owner, stage_note
 from matcher.encoder import Encoder
-from matcher.factors import M2_PER_HEAD
+from matcher.factors import M2_PER_HEAD, firm_need_m2
 from matcher.outcomes import factor_values
 from matcher.recommender import Recommender
 from matcher.weights import Weights
@@ -89,8 +89,6 @@ VISIT_SKIPPED = 0.1
 """The share of firms that know a building already and state their intent without a visit."""
 AREA_SPREAD = 0.15
 """Log-spread of the signed area around the firm's need."""
-DEFAULT_NEED_M2 = 200.0
-"""The need of a firm that states neither an area nor a headcount."""
 OFFICE_HOURS = (9, 18)
 """Stage changes are recorded between these hours (Chongqing time)."""
 
@@ -262,7 +260,7 @@ def _facts(stage: Stage, pair: ShownPair, plan: Plan, day: date, rng: np.random.
     """The facts of reaching `stage` (none for stages that record none)."""
     firm, offer = pair.firm, pair.offer
     if stage == Stage.signed and isinstance(offer, BuildingRecord):
-        need = firm.required_area_m2 or (firm.headcount or 0) * M2_PER_HEAD or DEFAULT_NEED_M2
+        need = firm_need_m2(firm)
         wanted = max(need * float(rng.lognormal(0.0, AREA_SPREAD)), offer.min_unit_m2 or 0.0)
         area = max(AREA_STEP, round(wanted / AREA_STEP) * AREA_STEP)
         rent = round(offer.rent_yuan_m2_month * float(rng.uniform(0.85, 1.0)) * 2) / 2

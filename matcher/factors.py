@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from matcher.constraints import Columns
+from models.records import EnterpriseRecord
 
 NO_DISTRICT = -1
 """The district column's value for a city-level scenario (one without a district)."""
@@ -16,6 +17,8 @@ GENERALIST_INDUSTRY_FIT = 0.4
 """Industry fit of a building or scenario that names no industry: open to all, preferred by none."""
 M2_PER_HEAD = 10.0
 """Estimated office area per person when a firm gives a headcount but no area need."""
+DEFAULT_NEED_M2 = 200.0
+"""The area assumed for a firm that states neither an area need nor a headcount (a team of about 20)."""
 BUDGET_PER_HEAD_WAN = 15.0
 """Roughly what one person of a firm delivers in a project's time (万元), to judge budget size fit."""
 URGENCY_DAYS = 180.0
@@ -108,6 +111,13 @@ def district(preferred: np.ndarray, item_district: np.ndarray) -> np.ndarray:
     city_level = np.broadcast_to(item_district == NO_DISTRICT, has_preference.shape)
     inside = in_preferred(preferred, item_district).astype(np.float64)
     return np.where(~has_preference, NEUTRAL, np.where(city_level, CITY_LEVEL_DISTRICT_FIT, inside))
+
+
+def firm_need_m2(firm: EnterpriseRecord) -> float:
+    """The ㎡ a firm takes up: its stated need, else headcount × `M2_PER_HEAD`, else `DEFAULT_NEED_M2`."""
+    if firm.required_area_m2:
+        return float(firm.required_area_m2)
+    return firm.headcount * M2_PER_HEAD if firm.headcount else DEFAULT_NEED_M2
 
 
 def area_need(firm: Columns) -> np.ndarray:

@@ -45,7 +45,7 @@ from matcher.allocation import (
     invite,
 )
 from matcher.directions import DIRECTIONS, for_firm
-from matcher.factors import M2_PER_HEAD
+from matcher.factors import firm_need_m2
 from matcher.recommender import Recommender
 from matcher.weights import Weights
 from models.enums import District, ScenarioStatus
@@ -57,8 +57,6 @@ CANDIDATES = 20
 """How many of its best buildings each pool firm is considered for."""
 QUALIFIED = 10
 """How many of an open scenario's best firms count as qualified candidates for it."""
-DEFAULT_NEED_M2 = 200.0
-"""The area assumed for a firm that gives neither an area need nor a headcount (a team of about 20)."""
 SHARE_FIELD = "max_district_share"
 KEPT = 8
 """Answers (and candidate sets) kept per recommender, the most recently used."""
@@ -153,15 +151,6 @@ class AllocationOut(BaseModel):
 # ---- inputs --------------------------------------------------------------------------------
 
 
-def area_need(firm: EnterpriseRecord) -> float:
-    """The ㎡ a firm needs: its stated area, else headcount × `M2_PER_HEAD`, else `DEFAULT_NEED_M2`."""
-    if firm.required_area_m2:
-        return float(firm.required_area_m2)
-    if firm.headcount:
-        return firm.headcount * M2_PER_HEAD
-    return DEFAULT_NEED_M2
-
-
 def check_share(share: float | None, actor: Actor) -> None:
     """Only an administrator sets a district share, and it lies in (0, 1]."""
     if share is None:
@@ -210,7 +199,7 @@ def candidates(
     pairs: list[tuple[int, str, float]] = []
     only = [district.value] if district else []
     for row, firm in enumerate(pool):
-        need = area_need(firm)
+        need = firm_need_m2(firm)
         found = recommender.match(for_firm("buildings"), firm, CANDIDATES, weights=scored, districts=only)
         for match in found.results:
             building = match.record
@@ -221,7 +210,7 @@ def candidates(
     column = {building_id: at for at, building_id in enumerate(building_ids)}
     problem = AllocationProblem(
         firm_ids=tuple(firm.id for firm in pool),
-        need_m2=np.array([area_need(firm) for firm in pool], dtype=np.float64),
+        need_m2=np.array([firm_need_m2(firm) for firm in pool], dtype=np.float64),
         building_ids=building_ids,
         available_m2=np.array([buildings[i].vacant_area_m2 for i in building_ids], dtype=np.float64),
         building_districts=tuple(buildings[i].district.value for i in building_ids),

@@ -29,7 +29,7 @@ from api.web.pages_find import MAX_BACK, Problem, ResultsPage, back_of, follow_r
 from api.web.pages_shortlist import CHONGQING, XLSX
 from api.web.session import CsrfChecked, StaffPage
 from api.web.templating import render
-from matcher.factors import M2_PER_HEAD
+from matcher.factors import DEFAULT_NEED_M2, M2_PER_HEAD
 from models.enums import District
 from models.lead import LeadKind
 from models.row_errors import describe
@@ -125,7 +125,7 @@ def _page(
         "problem": problem,
         "back": back_of(params),
         "m2_per_head": M2_PER_HEAD,
-        "default_need": allocation.DEFAULT_NEED_M2,
+        "default_need": DEFAULT_NEED_M2,
         "named": NAMED,
     }
     if not form.errors:

@@ -9,8 +9,9 @@ import pytest
 from fastapi import FastAPI
 
 from api.services import users
-from api.services.allocation import CANDIDATES, area_need
+from api.services.allocation import CANDIDATES
 from api.services.write import Operator
+from matcher.factors import firm_need_m2
 from models.enums import District
 from models.records import BuildingRecord
 from models.user import Role
@@ -88,7 +89,7 @@ def test_the_answer_has_the_documented_shape_and_keeps_every_building_within_its
         assert isinstance(buildings[building_id], BuildingRecord)
         assert area <= buildings[building_id].vacant_area_m2 + TOLERANCE, building_id
     for item in assignments:
-        assert item["area_m2"] == pytest.approx(area_need(firms[item["enterprise_id"]]))
+        assert item["area_m2"] == pytest.approx(firm_need_m2(firms[item["enterprise_id"]]))
     assert max(Counter(item["enterprise_id"] for item in assignments).values()) == 1
     assert [item["score"] for item in assignments] == sorted(
         (item["score"] for item in assignments), reverse=True
@@ -103,7 +104,7 @@ def test_the_answer_has_the_documented_shape_and_keeps_every_building_within_its
     for over in found["greedy"]["overbooked_buildings"]:
         assert over["wanted_m2"] > over["available_m2"]
         assert over["available_m2"] == pytest.approx(buildings[over["building_id"]].vacant_area_m2)
-        assert over["wanted_m2"] == pytest.approx(sum(area_need(firms[i]) for i in over["enterprise_ids"]))
+        assert over["wanted_m2"] == pytest.approx(sum(firm_need_m2(firms[i]) for i in over["enterprise_ids"]))
     assert found["optimal"] is True
     assert found["scenario_invitations"]
 
