@@ -64,6 +64,8 @@ CONFLICT_COLUMNS: tuple[Column, ...] = (
     ("企业数", 8),
     ("首选该楼宇的企业", 60),
 )
+SHOWN = 100
+"""Rows of the assignments and the invitations shown until 显示全部 is asked for (the export has all)."""
 INVITATION_COLUMNS: tuple[Column, ...] = (
     ("场景编号", 10),
     ("场景", 36),
@@ -83,6 +85,8 @@ class AllocationForm:
     bad: set[str] = field(default_factory=set)
     chosen: District | None = None
     fraction: float | None = None
+    everything: bool = False
+    """Every row of the long tables, not only the first `SHOWN`."""
 
     def query(self) -> str:
         """The form as a query string (for the export link and 加入跟进's way back)."""
@@ -92,7 +96,7 @@ class AllocationForm:
 def parse_form(params: QueryParams, user: User) -> AllocationForm:
     """District (the user's own when not sent; empty for 全市) and share, with their errors."""
     district = params.get("district", user.district.value if user.district else "").strip()
-    form = AllocationForm(district, params.get("share", "").strip())
+    form = AllocationForm(district, params.get("share", "").strip(), everything=params.get("all") == "1")
     if district:
         try:
             form.chosen = District.parse(district)
@@ -127,6 +131,7 @@ def _page(
         "m2_per_head": M2_PER_HEAD,
         "default_need": DEFAULT_NEED_M2,
         "named": NAMED,
+        "shown": None if form.everything else SHOWN,
     }
     if not form.errors:
         try:
