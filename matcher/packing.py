@@ -9,13 +9,19 @@ it 7.6 s, and on the demo's 22,196 pairs it stops at a 10 s limit 3 % from its b
 than relax-and-fix finds in under a second (bench/README.md). So the LP relaxation comes first (its
 optimum bounds every assignment). Past `EXACT_PAIRS` pairs, the firms the LP assigns whole are kept
 there (relax-and-fix) and HiGHS solves the rest, which is small: the LP leaves about one fractional firm
-per full building. Up to `EXACT_PAIRS`, HiGHS gets the whole problem. Either way, any firm still unplaced
-then takes, best score first, a candidate with room left. The bound reported is the LP's, or HiGHS's own
-when it had the whole problem; it is never claimed tighter than proven.
+per full building; it leaves the district share out (with the share's rows HiGHS's cut rounds overran
+its time limit eight-fold at 10,000 × 3,000), and the answer is trimmed to it: the lowest-scored pairs
+of a district over its share go. Up to `EXACT_PAIRS`, HiGHS gets the whole problem, share and all.
+Either way, any firm still unplaced then takes, best score first, a candidate with room left (and
+within the share); should HiGHS's answer
+score less than the LP's whole assignments so filled (or should it find none in its time), those are the
+answer. The bound reported is the LP's, or HiGHS's own when it had the whole problem; it is never claimed
+tighter than proven.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass
@@ -74,27 +80,31 @@ def solve(packing: Packing, time_limit_s: float, rel_gap: float) -> Packed:
     """The best assignment HiGHS finds in the time limit (the LP phase is not cut short), and a bound."""
     started = time.perf_counter()
     everything = np.arange(len(packing.score))
-    relaxed = _programme(packing, everything, packing.available, everything[:0], integer=False)
+    relaxed = _programme(packing, everything, packing.available, integer=False)
     bound = -float(relaxed.fun)
     values = relaxed.x[: len(everything)]
     if (np.minimum(values, 1 - values) <= INTEGRAL).all():
         return Packed(everything[values > 0.5], bound)
-    whole = everything[values >= 1 - INTEGRAL] if len(everything) > EXACT_PAIRS else everything[:0]
-    fixed = whole if packing.share is None else _within_share(packing, whole)
+    whole = everything[values >= 1 - INTEGRAL]
+    fixed = _within_share(packing, whole) if len(everything) > EXACT_PAIRS else everything[:0]
     room, placed = _left(packing, fixed)
     free = everything[
         ~placed[packing.firm] & (packing.need[packing.firm] <= room[packing.building] + AREA_TOLERANCE_M2)
     ]
     seconds = max(time_limit_s - (time.perf_counter() - started), MIN_MIP_SECONDS)
-    gap = max(rel_gap, RESIDUAL_GAP) if len(fixed) else rel_gap
-    found = free[:0]
+    starts = [whole]  # the LP rounded down: an answer whatever HiGHS does in its time
     if len(free):
-        result = _programme(packing, free, room, fixed, integer=True, options=(seconds, gap))
+        whole_problem = not len(fixed)
+        # relax-and-fix leaves the share to the trimming below: HiGHS's cuts on its rows overran the limit
+        posed = packing if whole_problem else dataclasses.replace(packing, share=None)
+        gap = rel_gap if whole_problem else max(rel_gap, RESIDUAL_GAP)
+        result = _programme(posed, free, room, integer=True, options=(seconds, gap))
         if result.x is not None:
-            found = free[result.x[: len(free)] > 0.5]
-        if not len(fixed) and result.mip_dual_bound is not None and np.isfinite(result.mip_dual_bound):
-            bound = min(bound, -float(result.mip_dual_bound))  # HiGHS had the whole problem
-    return Packed(_fill(packing, np.concatenate([fixed, found])), bound)
+            starts.append(np.concatenate([fixed, free[result.x[: len(free)] > 0.5]]))
+        if whole_problem and result.mip_dual_bound is not None and np.isfinite(result.mip_dual_bound):
+            bound = min(bound, -float(result.mip_dual_bound))
+    filled = [_fill(packing, _within_share(packing, start)) for start in starts]
+    return Packed(max(filled, key=lambda chosen: float(packing.score[chosen].sum())), bound)
 
 
 def _left(packing: Packing, chosen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -111,12 +121,11 @@ def _programme(
     packing: Packing,
     pairs: np.ndarray,
     room: np.ndarray,
-    fixed: np.ndarray,
     *,
     integer: bool,
     options: tuple[float, float] | None = None,
 ) -> OptimizeResult:
-    """HiGHS's result for `pairs` in buildings with `room` m² left, beside the `fixed` pairs' district counts.
+    """HiGHS's result for `pairs` in buildings with `room` m² left.
 
     `options`: (time limit in seconds, relative gap) for the integer phase; the LP runs to its end.
     """
@@ -131,7 +140,7 @@ def _programme(
     )
     columns = np.full(len(pairs), float(integer)), np.ones(len(pairs))
     share = packing.share
-    if share is not None:  # the column T = Σ x: Σ x - T = 0, and Σ x (a district) - share · T <= what is left
+    if share is not None:  # the column T = Σ x: Σ x - T = 0, and Σ x (a district) - share · T <= 0
         groups = int(packing.group.max()) + 1
         blocks = [sparse.hstack([block, sparse.csr_matrix((block.shape[0], 1))]) for block in blocks]
         spread = incidence(packing.group[pairs], groups)
@@ -140,7 +149,7 @@ def _programme(
             sparse.csr_matrix(np.append(np.ones(len(pairs)), -1.0)[np.newaxis, :]),
         ]
         lower += [np.full(groups, -np.inf), np.zeros(1)]
-        upper += [share * len(fixed) - np.bincount(packing.group[fixed], minlength=groups), np.zeros(1)]
+        upper += [np.zeros(groups), np.zeros(1)]
         columns = np.append(columns[0], 0.0), np.append(columns[1], np.inf)
     settings = {} if options is None else {"time_limit": options[0], "mip_rel_gap": options[1]}
     return milp(
@@ -155,7 +164,7 @@ def _programme(
 
 
 def _within_share(packing: Packing, pairs: np.ndarray) -> np.ndarray:
-    """`pairs` less the lowest-scored of any district over its share, repeated until none is."""
+    """`pairs` (best first) less the lowest-scored of any district over its share, until none is."""
     kept = pairs[np.argsort(-packing.score[pairs], kind="stable")]
     while True:
         group = packing.group[kept]
