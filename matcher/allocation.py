@@ -130,7 +130,7 @@ class Greedy:
     total_score: float
     """Every firm on its own best candidate: no assignment scores more, but it over-books."""
     overbooked: tuple[Overbooking, ...]
-    """Most area over first."""
+    """Most area over first, then in the problem's order."""
     feasible_total_score: float
     """Firms by descending best score take their best candidate with room left (areas only, no share rule)."""
 

@@ -150,7 +150,7 @@ def _first_choices(problem: AllocationProblem) -> tuple[float, tuple[Overbooking
             wanted_m2=float(sum(problem.need_m2[firm] for firm in firms)),
             enterprise_ids=tuple(problem.firm_ids[firm] for firm in firms),
         )
-        for building, firms in wanted.items()
+        for building, firms in sorted(wanted.items())
         if sum(problem.need_m2[firm] for firm in firms) > problem.available_m2[building]
     ]
     over.sort(key=lambda item: item.available_m2 - item.wanted_m2)
