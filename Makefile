@@ -10,7 +10,8 @@ MODEL := $(MODEL_DIR)/onnx/xingpei-onnx.json
 export OMP_NUM_THREADS ?= 2
 
 .PHONY: install browser model run serve test test-sqlite test-postgres test-slow fuzz lint eval notebooks demo-data \
-	bench bench-results bench-match bench-encoding bench-import bench-pages bench-pages-quick wrk load soak bench-memory clean
+	bench bench-results bench-match bench-encoding bench-import bench-pages bench-pages-quick wrk load soak bench-memory \
+	bench-allocation clean
 
 install: $(STAMP) $(MODEL)
 
@@ -77,7 +78,7 @@ bench-import: install
 # firms), then one table of goals and figures (bench/results.py; soak separately: make soak).
 # Run them one after the other on a quiet machine.
 bench:
-	$(MAKE) bench-match bench-encoding load bench-import bench-memory
+	$(MAKE) bench-match bench-encoding load bench-import bench-memory bench-allocation
 	$(BIN)/python bench/results.py
 
 bench-results: install
@@ -88,6 +89,10 @@ bench-match: install
 
 bench-encoding: install
 	$(BIN)/python bench/encoding.py 256
+
+# Firms to buildings within their area (demo and 10,000 × 3,000) and scenario invitations (matcher.allocation).
+bench-allocation: install
+	$(BIN)/python bench/allocation.py
 
 # Server-side render time of every page over the demo data (the real model; -quick uses a small fake one).
 bench-pages: install
