@@ -11,7 +11,7 @@ export OMP_NUM_THREADS ?= 2
 
 .PHONY: install browser model run serve test test-sqlite test-postgres test-slow fuzz lint eval notebooks demo-data \
 	bench bench-results bench-match bench-encoding bench-import bench-pages bench-pages-quick wrk load soak bench-memory \
-	bench-allocation clean
+	bench-allocation bench-learning clean
 
 install: $(STAMP) $(MODEL)
 
@@ -78,7 +78,7 @@ bench-import: install
 # firms), then one table of goals and figures (bench/results.py; soak separately: make soak).
 # Run them one after the other on a quiet machine.
 bench:
-	$(MAKE) bench-match bench-encoding load bench-import bench-memory bench-allocation
+	$(MAKE) bench-match bench-encoding load bench-import bench-memory bench-allocation bench-learning
 	$(BIN)/python bench/results.py
 
 bench-results: install
@@ -93,6 +93,10 @@ bench-encoding: install
 # Firms to buildings within their area (demo and 10,000 × 3,000) and scenario invitations (matcher.allocation).
 bench-allocation: install
 	$(BIN)/python bench/allocation.py
+
+# Learning the weights from outcomes over 20 simulated demo histories: recovery, replay, false evidence.
+bench-learning: install
+	$(BIN)/python bench/learning.py
 
 # Server-side render time of every page over the demo data (the real model; -quick uses a small fake one).
 bench-pages: install

@@ -5,11 +5,11 @@ Usage: python bench/allocation.py [--cases demo,synthetic] [--shares 0.2,0.1] [-
 
 Two problems, each solved without a district share and with each of `--shares` (12 districts: 0.2 does
 not bind, 0.1 does):
-- demo: the bundled catalogue's 1,200 firms and 320 buildings; each firm's top 20 buildings from the
-  recommender (the model-free hashing encoder of matcher.hashing; the default weights without the spread
-  penalty, which belongs to one firm's list and not to a pair, as the service scores them) are its
-  candidates; the need is the firm's required area, else headcount × M2_PER_HEAD, else 200 m².
-  Also the scenario invitations: every open scenario's top 10 firms are its qualified candidates.
+- demo: the bundled catalogue's 1,200 firms and 320 buildings, built exactly as the service builds its
+  problems (`api.services.allocation.pool_problem`, `invitation_problem`) over the recommender with the
+  model-free hashing encoder of matcher.hashing: each firm's top 20 buildings that can hold it, scored
+  without the spread penalty; the need is `matcher.factors.firm_need_m2`. Also the scenario
+  invitations: every open scenario's top 10 firms are its qualified candidates.
 - synthetic: 10,000 firms × 3,000 buildings. Scores come from latent vectors (8-d, one per firm and per
   building) plus a popularity per building, so that popular buildings are everyone's candidates; areas are
   log-normal with the demo's parameters (fitted in the same run); each firm's candidates are its 20 best
@@ -35,6 +35,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "2")
 import numpy as np
 import results
 
+from api.services.allocation import CANDIDATES, QUALIFIED, invitation_problem, open_scenarios, pool_problem
 from demo.bundle import demo_records
 from demo.generate import DEMO_REFERENCE_DATE
 from matcher import packing
@@ -45,16 +46,9 @@ from matcher.allocation import (
     allocate,
     invite,
 )
-from matcher.directions import DIRECTIONS, for_firm
-from matcher.factors import M2_PER_HEAD
 from matcher.hashing import HashingEncoder
 from matcher.recommender import Recommender
-from models.enums import ScenarioStatus
-from models.records import BuildingRecord, EnterpriseRecord, ScenarioRecord
 
-CANDIDATES = 20
-QUALIFIED = 10
-DEFAULT_NEED_M2 = 200.0
 SYNTHETIC_FIRMS, SYNTHETIC_BUILDINGS = 10_000, 3_000
 LATENT_DIM = 8
 DISTRICTS = 12
@@ -62,59 +56,12 @@ GOAL_SECONDS = {"demo": 2.0, "synthetic": 30.0}
 BENCH = "allocation (bench/allocation.py)"
 
 
-def _need(firm: EnterpriseRecord) -> float:
-    """The firm's area need: required area, else headcount × M2_PER_HEAD, else DEFAULT_NEED_M2."""
-    if firm.required_area_m2:
-        return float(firm.required_area_m2)
-    return float(firm.headcount) * M2_PER_HEAD if firm.headcount else DEFAULT_NEED_M2
-
-
 def demo_problems() -> tuple[AllocationProblem, InvitationProblem]:
-    """The demo's allocation (top-20 buildings per firm) and invitations (top-10 firms per open scenario)."""
-    records = demo_records()
-    recommender = Recommender(HashingEncoder(), today=DEMO_REFERENCE_DATE).load(records)
-    weights = recommender.weights.model_copy(update={"spread": 0.0})
-    firms = [firm for firm in records["enterprises"] if isinstance(firm, EnterpriseRecord)]
-    buildings = [
-        building
-        for building in recommender.records["buildings"].values()
-        if isinstance(building, BuildingRecord)
-    ]
-    firm_row = {firm.id: row for row, firm in enumerate(firms)}
-    building_row = {building.id: row for row, building in enumerate(buildings)}
-    pairs: list[tuple[int, int, float]] = []
-    for row, firm in enumerate(firms):
-        found = recommender.match(for_firm("buildings"), firm, CANDIDATES, weights=weights).results
-        pairs += [(row, building_row[match.id], match.score) for match in found]
-    firm_of, building_of, score = (np.array(column) for column in zip(*pairs, strict=True))
-    allocation = AllocationProblem(
-        firm_ids=tuple(firm.id for firm in firms),
-        need_m2=np.array([_need(firm) for firm in firms]),
-        building_ids=tuple(building.id for building in buildings),
-        available_m2=np.array([building.vacant_area_m2 for building in buildings]),
-        building_districts=tuple(str(building.district) for building in buildings),
-        pair_firm=firm_of,
-        pair_building=building_of,
-        pair_score=score,
-    )
-    scenarios = [
-        scenario
-        for scenario in records["scenarios"]
-        if isinstance(scenario, ScenarioRecord) and scenario.status == ScenarioStatus.open
-    ]
-    qualified: list[tuple[int, int, float]] = []
-    for row, scenario in enumerate(scenarios):
-        found = recommender.match(DIRECTIONS["scenario_firms"], scenario, QUALIFIED, weights=weights).results
-        qualified += [(row, firm_row[match.id], match.score) for match in found]
-    scenario_of, firm_of, score = (np.array(column) for column in zip(*qualified, strict=True))
-    invitation = InvitationProblem(
-        scenario_ids=tuple(scenario.id for scenario in scenarios),
-        firm_ids=allocation.firm_ids,
-        pair_scenario=scenario_of,
-        pair_firm=firm_of,
-        pair_score=score,
-    )
-    return allocation, invitation
+    """The demo's allocation and invitations, built as the service builds them (`api.services.allocation`)."""
+    recommender = Recommender(HashingEncoder(), today=DEMO_REFERENCE_DATE).load(demo_records())
+    allocation, _ = pool_problem(recommender, recommender.weights, None)
+    scenarios = open_scenarios(recommender, None, DEMO_REFERENCE_DATE)
+    return allocation, invitation_problem(recommender, recommender.weights, scenarios.values())
 
 
 def synthetic_problem(like: AllocationProblem, seed: int = 7) -> AllocationProblem:

@@ -184,17 +184,19 @@ def _pair_weights(weights: Weights) -> Weights:
     return weights.model_copy(update={"spread": 0.0})
 
 
-def candidates(
-    recommender: Recommender, weights: Weights, district: District | None, today: date
-) -> Candidates:
-    """Each pool firm's best buildings (that can hold it) and each open scenario's best firms."""
-    started = time.perf_counter()
+def pool_problem(
+    recommender: Recommender, weights: Weights, district: District | None
+) -> tuple[AllocationProblem, dict[str, BuildingRecord]]:
+    """Each pool firm's best buildings that can hold it, scored without spread, and those buildings."""
     scored = _pair_weights(weights)
-    firms = sorted(
-        (f for f in recommender.records["enterprises"].values() if isinstance(f, EnterpriseRecord)),
+    pool = sorted(
+        (
+            firm
+            for firm in recommender.records["enterprises"].values()
+            if isinstance(firm, EnterpriseRecord) and firm.id not in recommender.placed
+        ),
         key=lambda firm: firm.id,
     )
-    pool = [firm for firm in firms if firm.id not in recommender.placed]
     buildings: dict[str, BuildingRecord] = {}
     pairs: list[tuple[int, str, float]] = []
     only = [district.value] if district else []
@@ -218,16 +220,33 @@ def candidates(
         pair_building=np.array([column[building_id] for _, building_id, _ in pairs], dtype=np.int64),
         pair_score=np.array([score for _, _, score in pairs], dtype=np.float64),
     )
-    scenarios = {
+    return problem, buildings
+
+
+def open_scenarios(
+    recommender: Recommender, district: District | None, today: date
+) -> dict[str, ScenarioRecord]:
+    """The scenarios taking applications on `today` (in `district` when one is given), by id."""
+    return {
         s.id: s
         for s in sorted(recommender.records["scenarios"].values(), key=lambda s: s.id)
         if isinstance(s, ScenarioRecord) and _open(s, today) and _in(district, s.district)
     }
-    invitations = invite(_invitation_problem(recommender, scored, scenarios.values()))
+
+
+def candidates(
+    recommender: Recommender, weights: Weights, district: District | None, today: date
+) -> Candidates:
+    """Each pool firm's best buildings (that can hold it) and each open scenario's best firms."""
+    started = time.perf_counter()
+    problem, buildings = pool_problem(recommender, weights, district)
+    scenarios = open_scenarios(recommender, district, today)
+    invitations = invite(invitation_problem(recommender, weights, scenarios.values()))
+    firms = recommender.records["enterprises"].values()
     return Candidates(
         problem,
         invitations,
-        {firm.id: firm.name for firm in firms},
+        {firm.id: firm.name for firm in firms if isinstance(firm, EnterpriseRecord)},
         buildings,
         scenarios,
         len(recommender.placed),
@@ -242,10 +261,11 @@ def _open(scenario: ScenarioRecord, today: date) -> bool:
     )
 
 
-def _invitation_problem(
+def invitation_problem(
     recommender: Recommender, weights: Weights, scenarios: Collection[ScenarioRecord]
 ) -> InvitationProblem:
-    """Each open scenario's best `QUALIFIED` firms as its qualified pairs (placed firms included)."""
+    """Each open scenario's best `QUALIFIED` firms, scored without spread (placed firms included)."""
+    weights = _pair_weights(weights)
     scenario_ids = tuple(scenario.id for scenario in scenarios)
     pairs: list[tuple[int, str, float]] = []
     for row, scenario in enumerate(scenarios):
