@@ -9,14 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from io import BytesIO
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import Response
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
 from sqlalchemy.orm import Session
 from starlette.datastructures import QueryParams
 
@@ -26,10 +23,11 @@ from api.services.allocation import AllocationOut
 from api.services.write import Invalid
 from api.state import AppState
 from api.web.pages_find import MAX_BACK, Problem, ResultsPage, back_of, follow_result, followed_lead
-from api.web.pages_shortlist import CHONGQING, XLSX
 from api.web.session import CsrfChecked, StaffPage
 from api.web.templating import render
+from api.web.workbook import XLSX, Column, Sheet, workbook_bytes
 from matcher.factors import DEFAULT_NEED_M2, M2_PER_HEAD
+from models.clock import CHINA
 from models.enums import District
 from models.lead import LeadKind
 from models.row_errors import describe
@@ -39,7 +37,6 @@ router = APIRouter(include_in_schema=False)
 FOLLOW_NOTE = "从「分配建议」加入跟进"
 NAMED = 6
 """Firms named in a conflict's row before the rest fold away."""
-Column = tuple[str, int]
 """An export column: its header and width."""
 ASSIGNMENT_COLUMNS: tuple[Column, ...] = (
     ("序号", 6),
@@ -185,30 +182,7 @@ def follow(
     )
 
 
-def workbook_bytes(sheets: list[tuple[str, tuple[Column, ...], list[list[Any]]]]) -> bytes:
-    """Sheets of (title, columns, rows) as an .xlsx file: bold headers, text never a formula."""
-    workbook = Workbook()
-    workbook.remove(workbook.worksheets[0])
-    for title, columns, rows in sheets:
-        sheet = workbook.create_sheet(title)
-        sheet.append([header for header, _ in columns])
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        for row in rows:
-            sheet.append(row)
-            for cell in sheet[sheet.max_row]:
-                if isinstance(cell.value, str) and cell.value.startswith("="):
-                    cell.data_type = "s"
-                cell.alignment = Alignment(vertical="top", wrap_text=isinstance(cell.value, str))
-        for index, (_, width) in enumerate(columns, start=1):
-            sheet.column_dimensions[sheet.cell(1, index).column_letter].width = width
-        sheet.freeze_panes = "A2"
-    buffer = BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-def export_sheets(found: AllocationOut) -> list[tuple[str, tuple[Column, ...], list[list[Any]]]]:
+def export_sheets(found: AllocationOut) -> list[Sheet]:
     """The suggestion, the conflicts and the invitations, one sheet each."""
     assignments = [
         [
@@ -268,7 +242,7 @@ def export(request: Request, user: StaffPage, state: StateDep, session: SessionD
     found = allocation.report(
         state=state, session=session, actor=user, district=form.chosen, share=form.fraction
     )
-    name = f"分配建议-{found.scope}-{datetime.now(CHONGQING):%Y%m%d}.xlsx"
+    name = f"分配建议-{found.scope}-{datetime.now(CHINA):%Y%m%d}.xlsx"
     disposition = f"attachment; filename=\"allocation.xlsx\"; filename*=UTF-8''{quote(name)}"
     content = workbook_bytes(export_sheets(found))
     return Response(content, media_type=XLSX, headers={"Content-Disposition": disposition})

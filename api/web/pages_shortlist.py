@@ -9,15 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from io import BytesIO
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import RedirectResponse, Response
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
 from sqlalchemy.orm import Session
 
 from api.deps import SessionDep, StateDep
@@ -36,6 +32,8 @@ from api.web.pages_find import (
 )
 from api.web.session import StaffPage
 from api.web.templating import render
+from api.web.workbook import XLSX, Column, workbook_bytes
+from models.clock import CHINA
 from models.lead import Lead, LeadKind, Stage
 from models.records import BuildingRecord, EnterpriseRecord
 
@@ -46,10 +44,8 @@ MAX_SELECTED = 200
 """The most leads one selection (and so one export) holds."""
 STRENGTHS = 3
 """The strongest factors shown for each compared building."""
-CHONGQING = ZoneInfo("Asia/Shanghai")
 GONE = "（已移出楼宇库）"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-EXPORT_COLUMNS: tuple[tuple[str, int], ...] = (
+EXPORT_COLUMNS: tuple[Column, ...] = (
     ("跟进编号", 9),
     ("企业", 26),
     ("楼宇编号", 10),
@@ -181,7 +177,7 @@ def compare(
 
 def local_time(moment: datetime) -> datetime:
     """A stored UTC time as Chongqing's wall-clock time (naive, as Excel keeps it)."""
-    return moment.astimezone(CHONGQING).replace(tzinfo=None)
+    return moment.astimezone(CHINA).replace(tzinfo=None)
 
 
 def _cell_values(row: Compared) -> list[Any]:
@@ -215,27 +211,9 @@ def _cell_values(row: Compared) -> list[Any]:
     ]
 
 
-def workbook_bytes(rows: list[Compared]) -> bytes:
-    """The selection as an .xlsx file: Chinese headers, one row per lead, text never a formula."""
-    workbook = Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    sheet.title = "楼宇对比"
-    sheet.append([title for title, _ in EXPORT_COLUMNS])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        sheet.append(_cell_values(row))
-        for cell in sheet[sheet.max_row]:
-            if isinstance(cell.value, str) and cell.value.startswith("="):
-                cell.data_type = "s"
-            cell.alignment = Alignment(vertical="top", wrap_text=isinstance(cell.value, str))
-    for index, (_, width) in enumerate(EXPORT_COLUMNS, start=1):
-        sheet.column_dimensions[sheet.cell(1, index).column_letter].width = width
-    sheet.freeze_panes = "A2"
-    buffer = BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+def compared_workbook(rows: list[Compared]) -> bytes:
+    """The selection as an .xlsx file: Chinese headers, one row per lead."""
+    return workbook_bytes([("楼宇对比", EXPORT_COLUMNS, [_cell_values(row) for row in rows])])
 
 
 @router.get("/leads/compare/export.xlsx")
@@ -246,9 +224,9 @@ def export(
     matching.catch_up(state=state, session=session)
     chosen, _ = selection(session, ids or [], enterprise.strip())
     rows = [_compared(state, lead) for lead in chosen]
-    name = f"楼宇对比-{datetime.now(CHONGQING):%Y%m%d}.xlsx"
+    name = f"楼宇对比-{datetime.now(CHINA):%Y%m%d}.xlsx"
     disposition = f"attachment; filename=\"leads.xlsx\"; filename*=UTF-8''{quote(name)}"
-    return Response(workbook_bytes(rows), media_type=XLSX, headers={"Content-Disposition": disposition})
+    return Response(compared_workbook(rows), media_type=XLSX, headers={"Content-Disposition": disposition})
 
 
 @router.get("/shortlist")
