@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from matcher.outcomes import PAIRINGS, TOP_RANK, Outcome, counts, value_matrix
+from matcher.outcomes import MIN_EACH, PAIRINGS, TOP_RANK, Outcome, counts, value_matrix
 from matcher.registry import OfferKind, factor_names
 from matcher.scorer import MatchScorer
 from matcher.weights import Weights
@@ -240,12 +240,24 @@ def propose(
         replay=pooled,
         per_kind=per_kind,
         evidence=evidence,
-        message=_message(pooled, split, evidence, scorer.learned_.learned),
+        message=_message(pooled, split, evidence, _too_thin(train, scorer.learned_.learned)),
         position_bias=scorer.learned_.position_bias,
     )
 
 
-def _message(pooled: Replay, split: date, evidence: bool, learned: tuple[OfferKind, ...]) -> str:
+def _too_thin(train: Sequence[Outcome], learned: tuple[OfferKind, ...]) -> str:
+    """Which pairings were not learned and how many outcomes they had, in Chinese ("" when none)."""
+    thin = []
+    for pairing in PAIRINGS:
+        if pairing not in learned:
+            positives, negatives = counts([outcome for outcome in train if outcome.pairing == pairing])
+            thin.append(f"{KIND_NAMES[pairing]}推荐（达到 {positives} 条、未达到 {negatives} 条）")
+    if not thin:
+        return ""
+    return f"；{'、'.join(thin)}的数据不足（各需至少 {MIN_EACH} 条），其专属权重保持当前值"
+
+
+def _message(pooled: Replay, split: date, evidence: bool, note: str) -> str:
     """What the replay says, in Chinese, for the administrator."""
     low, high = pooled.difference_ci95
     figures = (
@@ -253,8 +265,6 @@ def _message(pooled: Replay, split: date, evidence: bool, learned: tuple[OfferKi
         f"{pooled.current.ndcg10:.3f} → {pooled.proposed.ndcg10:.3f}"
         f"（差值 95% 区间 {low:+.3f} ~ {high:+.3f}）"
     )
-    kept = [KIND_NAMES[pairing] for pairing in PAIRINGS if pairing not in learned]
-    note = f"；{'、'.join(kept)}推荐的数据不足，其专属权重按当前比例保留" if kept else ""
     if evidence:
         return f"有证据表明建议权重更好：{figures}。可预览后保存为新版本{note}。"
     return f"无证据表明有改进：{figures}，区间含 0 或为负，建议保持当前权重{note}。"

@@ -88,7 +88,7 @@ def test_a_clear_improvement_is_called_evidence() -> None:
     assert proposal.proposed.area > proposal.current.area
     assert proposal.proposed.semantic < proposal.current.semantic
     assert proposal.message.startswith("有证据表明建议权重更好")
-    assert "场景推荐的数据不足" in proposal.message
+    assert "场景推荐（达到 0 条、未达到 0 条）的数据不足（各需至少 30 条）" in proposal.message
     assert proposal.proposed.budget / proposal.proposed.urgency == pytest.approx(
         proposal.current.budget / proposal.current.urgency, rel=0.02
     ), "a pairing without data keeps its own weights' ratios"
