@@ -126,13 +126,15 @@ def area_need(firm: Columns) -> np.ndarray:
 
 
 def area(firm: Columns, building: Columns) -> np.ndarray:
-    """How well the offer fits the need: divisible to the need, and not far larger than needed."""
+    """How well the offer fits the need: divisible to the need, not far larger, and not smaller than it."""
     need = area_need(firm)
     with np.errstate(invalid="ignore", divide="ignore"):
         offered = np.fmax(need, building["min_unit"])
         unit_fit = need / offered
         size_fit = np.minimum(1.0, need**SIZE_FIT_EXPONENT * building["vacant_root"])  # (need / vacant) ** e
-        fit = 0.6 * unit_fit + 0.4 * size_fit
+        # a need estimated from headcount is no hard constraint: a smaller building keeps the share it covers
+        covered = np.minimum(1.0, building["vacant"] / need)
+        fit = (0.6 * unit_fit + 0.4 * size_fit) * covered
     return np.where(np.isnan(fit) | (need <= 0), NEUTRAL, np.clip(fit, 0.0, 1.0))
 
 

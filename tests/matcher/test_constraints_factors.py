@@ -126,6 +126,19 @@ def test_area_need_is_estimated_from_headcount() -> None:
     )
 
 
+def test_area_from_headcount_scores_a_building_far_too_small_low() -> None:
+    firm = firm_cols(required_area_m2=None, headcount=100)  # about 1,000 ㎡, not a hard constraint
+    rows = building_cols(
+        {"vacant_area_m2": 1000, "min_unit_m2": None},
+        {"vacant_area_m2": 500, "min_unit_m2": None},
+        {"vacant_area_m2": 100, "min_unit_m2": None},
+    )
+    fit = factors.area(firm, rows)
+    assert fit[0] == pytest.approx(1.0)
+    assert fit[1] == pytest.approx(0.5)
+    assert fit[2] == pytest.approx(0.1)
+
+
 def test_rent_headroom() -> None:
     rows = building_cols({"rent_yuan_m2_month": 40}, {"rent_yuan_m2_month": 80}, {"rent_yuan_m2_month": 90})
     fit = factors.rent(firm_cols(max_rent_yuan_m2_month=90), rows)
