@@ -6,6 +6,8 @@ import numpy as np
 
 Columns = dict[str, np.ndarray]
 
+# The order of each table (and of the masks the functions below return) is the order an excluded pair
+# is counted in: once, under the first constraint it breaks.
 BUILDING_CONSTRAINTS = {
     "area": "可租面积小于需求面积",
     "rent": "租金高于企业租金上限",

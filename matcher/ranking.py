@@ -54,6 +54,7 @@ class MatchResult:
     requested: int
     eligible: int
     excluded: dict[str, int] = field(default_factory=dict)
+    """Per hard constraint, in the pairing's order, the rows it removed (each under the first it breaks)."""
     note: str | None = None
     industries: tuple[IndustryGuess, ...] = ()
     """The query's industries (declared, then inferred) with the words that show them."""
@@ -121,13 +122,16 @@ def rank(snapshot: Snapshot, query: Query, request: Request) -> MatchResult:
     lexical = table.lexical.similarities(query.lexical)
     ok = table.alive.copy()
     excluded: dict[str, int] = {}
-    for name, mask in request.violations.items():
+    for name, mask in request.violations.items():  # a pair counts under the first constraint it breaks
         broken = np.broadcast_to(mask, ok.shape)
-        excluded[name] = int(np.count_nonzero(broken & table.alive))
+        excluded[name] = int(np.count_nonzero(broken & ok))
         ok &= ~broken
+    outside = 0
     if request.districts:
         wanted = [DISTRICT_ROW[d] for d in request.districts if d in DISTRICT_ROW]
-        ok &= np.isin(table.columns["district"], wanted)
+        inside = np.isin(table.columns["district"], wanted)
+        outside = int(np.count_nonzero(ok & ~inside))
+        ok &= inside
     others = _pair_factors(snapshot, query, table, request)
     calibrated_lexical = factors.calibrate(lexical, _live(table))
     dense, calibrated_dense = dense_scan.result()
@@ -170,7 +174,7 @@ def rank(snapshot: Snapshot, query: Query, request: Request) -> MatchResult:
         request.k,
         found,
         excluded,
-        _shortfall_note(len(results), request, excluded),
+        _shortfall_note(len(results), request, excluded, outside),
         industries_of(query.record),
     )
 
@@ -275,11 +279,16 @@ def _shared_industry(firm: CatalogueRecord, other: CatalogueRecord) -> tuple[str
     return code, evidence
 
 
-def _shortfall_note(found: int, request: Request, excluded: Mapping[str, int]) -> str | None:
-    """Say so when fewer than k results survive, and what excluded the others."""
+def _shortfall_note(found: int, request: Request, excluded: Mapping[str, int], outside: int) -> str | None:
+    """Say so when fewer than k results survive, and what excluded them; `outside`: the district filter's."""
     if found >= request.k:
         return None
     names = request.direction.pairing.constraints
-    causes = "；".join(f"{names[name]}：{count} 个" for name, count in excluded.items() if count)
-    note = f"仅有 {found} 个{KIND_NOUNS[request.direction.result]}满足全部硬性条件，未凑满 {request.k} 个"
-    return f"{note}（已排除 — {causes}）" if causes else note
+    causes = [f"{names[name]}：{count} 个" for name, count in excluded.items() if count]
+    kept = "满足全部硬性条件"
+    if request.districts:
+        kept += "且位于所选区域"
+        if outside:
+            causes.append(f"不在所选区域（{'、'.join(request.districts)}）：{outside} 个")
+    note = f"仅有 {found} 个{KIND_NOUNS[request.direction.result]}{kept}，未凑满 {request.k} 个"
+    return f"{note}（已排除 — {'；'.join(causes)}）" if causes else note

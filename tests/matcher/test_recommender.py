@@ -98,6 +98,44 @@ def test_fewer_survivors_than_asked_are_not_padded(recommender: Recommender) -> 
     assert "可租面积小于需求面积" in result.note
 
 
+def test_excluded_counts_each_pair_once_and_add_up_to_the_pairs_removed(
+    recommender: Recommender,
+    catalogue: dict,  # type: ignore[type-arg]
+) -> None:
+    firm = EnterpriseRecord.model_validate(
+        enterprise(id="adhoc", required_area_m2=3000, max_rent_yuan_m2_month=60, needs_move_in_ready=True)
+    )
+    result = recommender.match(FIRM_BUILDINGS, firm, k=10)
+    buildings = catalogue["buildings"]
+    removed = sum(breaks_building_constraint(firm, b) for b in buildings)
+    several = sum(
+        sum(
+            (
+                b.vacant_area_m2 < 3000,
+                b.rent_yuan_m2_month > 60,
+                b.fit_out != FitOut.move_in_ready,
+            )
+        )
+        > 1
+        for b in buildings
+    )
+    assert several > 0  # pairs that break more than one constraint are there to be double-counted
+    assert sum(result.excluded.values()) == removed == len(buildings) - result.eligible
+    assert result.excluded["area"] == sum(b.vacant_area_m2 < 3000 for b in buildings)  # first in order
+
+
+def test_the_shortfall_note_names_the_district_filter(recommender: Recommender, catalogue: dict) -> None:  # type: ignore[type-arg]
+    firm = EnterpriseRecord.model_validate(
+        enterprise(id="adhoc", required_area_m2=None, max_rent_yuan_m2_month=None, needs_move_in_ready=False)
+    )
+    offered = [b for b in catalogue["buildings"] if b.vacant_area_m2 > 0]
+    in_district = sum(b.district == "渝中区" for b in offered)
+    result = recommender.match(FIRM_BUILDINGS, firm, k=in_district + 5, districts=["渝中区"])
+    assert len(result.results) == result.eligible == in_district
+    assert result.note is not None
+    assert f"不在所选区域（渝中区）：{len(offered) - in_district} 个" in result.note
+
+
 def test_ad_hoc_profile_is_matched_without_being_stored(recommender: Recommender) -> None:
     firm = EnterpriseRecord.model_validate(
         enterprise(id="phone-call", description="做机器视觉质检和工业大模型")
