@@ -154,7 +154,7 @@ def test_hard_filters_and_district_filter_hold(staff: TestClient) -> None:
     assert set(ids) <= expected
     assert len(ids) == min(20, len(expected))
     if len(ids) < 20:
-        assert f"仅有 {len(ids)} 个楼宇满足全部硬性条件，未凑满 20 个" in html
+        assert f"仅有 {len(ids)} 个楼宇满足全部硬性条件且位于所选区域，未凑满 20 个" in html
 
 
 def test_in_city_relocation_gets_no_incentives(staff: TestClient) -> None:
