@@ -19,6 +19,7 @@ from matcher.store import ItemTable, NewRows, TableStore
 from matcher.tables import DISTRICTS, columns_of
 from matcher.text import record_text
 from matcher.weights import Weights
+from models.clock import china_today
 from models.records import BuildingRecord, CatalogueRecord, EnterpriseRecord, RecordKind
 
 __all__ = ["KINDS", "Match", "MatchResult", "Recommender"]
@@ -235,9 +236,9 @@ class Recommender:
         placed[[row for i in self.placed if (row := table.row_of.get(i, table.size)) < table.size]] = True
         return dataclasses.replace(table, columns={**table.columns, "placed": placed})
 
-    def _today(self) -> date:
-        """The day deadlines are judged on."""
-        return self.today or date.today()
+    def day(self) -> date:
+        """The day deadlines are judged on: the one fixed at creation, else today in China."""
+        return self.today or china_today()
 
     def _query(self, snapshot: Snapshot, kind: RecordKind, record: CatalogueRecord) -> Query:
         """A stored record's row, or an ad-hoc profile encoded on the spot."""
@@ -288,7 +289,7 @@ class Recommender:
         """
         snapshot = self._snapshot
         query = self._query(snapshot, direction.query, record)
-        today = self._today()
+        today = self.day()
         firm, offer = direction.sides(query.columns, snapshot.tables[direction.result].columns)
         violations = direction.pairing.violations(firm, offer, today.toordinal())
         if direction.refusal is not None:

@@ -365,7 +365,7 @@ def _suggest(
     check_share(share, actor)
     used = matching.catch_up(state=state, session=session)
     recommender = state.recommender
-    today = recommender.today or date.today()  # the day the recommender judges deadlines on
+    today = recommender.day()  # the day the recommender judges deadlines on
     basis = Basis(
         tuple(sorted(state.catalogue_stamps.items())), state.capacity_stamp, used.version, today, district
     )

@@ -91,7 +91,7 @@ def _texts(values: Values, key: str) -> list[str]:
 
 def _today(state: AppState) -> date:
     """The day deadlines are judged on (the recommender's, so that lists and matches agree)."""
-    return state.recommender.today or date.today()
+    return state.recommender.day()
 
 
 # ---- filters ---------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,6 +15,7 @@ from demo.generate import generate_buildings, generate_enterprises, generate_sce
 from matcher.hashing import HashingEncoder
 from migrations import migrate
 from models.catalogue import import_file
+from models.clock import china_today
 from models.database import make_engine, make_session_factory
 from models.user import Role
 from tests.files import jsonl
@@ -38,7 +38,7 @@ def api(fresh_database_url: str) -> Iterator[Api]:
     with make_session_factory(engine).begin() as session:
         import_file(session, "buildings", jsonl(*generate_buildings(60, seed=3)), "b.jsonl")
         import_file(session, "enterprises", jsonl(*generate_enterprises(40, seed=3)), "e.jsonl")
-        scenarios = generate_scenarios(60, seed=3, reference_date=date.today())
+        scenarios = generate_scenarios(60, seed=3, reference_date=china_today())
         import_file(session, "scenarios", jsonl(*scenarios), "s.jsonl")
         _, admin = create_user(session, name="admin", role=Role.admin, password="管理员密码")
         _, staff = create_user(session, name="staff", role=Role.staff, password="招商密码")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from models import clock
 from tests.api.conftest import Api
 from tests.files import scenario
 
@@ -46,7 +47,7 @@ def _all_scenarios(api: Api) -> list[dict[str, Any]]:
 
 def _public(api: Api) -> list[dict[str, Any]]:
     """The scenarios anyone may see: open, deadline not passed."""
-    today = date.today().isoformat()
+    today = clock.china_today().isoformat()
     return [
         item
         for item in _all_scenarios(api)
@@ -219,7 +220,7 @@ def test_detail_page_shows_what_a_firm_needs_to_know(api: Api) -> None:
     answer = api.client.get(f"/scenarios/{item['id']}")
     assert answer.status_code == 200
     text = html.unescape(answer.text)
-    days = (date.fromisoformat(item["deadline"]) - date.today()).days
+    days = (date.fromisoformat(item["deadline"]) - clock.china_today()).days
     assert item["title"] in text
     assert item["owner"] in text
     assert f"{item['budget_wan_yuan']:,g} 万元" in text
@@ -234,7 +235,7 @@ def test_detail_page_shows_what_a_firm_needs_to_know(api: Api) -> None:
 
 
 def test_unpublished_scenarios_are_404_for_anonymous_and_shown_to_staff(api: Api) -> None:
-    today = date.today().isoformat()
+    today = clock.china_today().isoformat()
     hidden = {
         "draft": next(s for s in _all_scenarios(api) if s["status"] == "draft"),
         "closed": next(s for s in _all_scenarios(api) if s["status"] == "closed"),
@@ -263,7 +264,7 @@ def test_staff_see_the_firms_that_fit_an_open_scenario(api: Api) -> None:
 
 
 def test_markup_in_a_record_is_shown_as_text(api: Api) -> None:
-    deadline = (date.today() + timedelta(days=20)).isoformat()
+    deadline = (clock.china_today() + timedelta(days=20)).isoformat()
     hostile = scenario(
         id="XSS1",
         title="<img src=x onerror=alert(2)>智慧停车",
@@ -279,3 +280,24 @@ def test_markup_in_a_record_is_shown_as_text(api: Api) -> None:
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
         assert "<script>alert(1)" not in page
         assert "<img src=x" not in page
+
+
+@pytest.mark.parametrize(("utc", "shown"), [("15:59:59", True), ("16:00:01", False)])
+def test_a_deadline_ends_at_midnight_in_china(
+    api: Api, monkeypatch: pytest.MonkeyPatch, utc: str, shown: bool
+) -> None:
+    deadline = date(
+        2031, 5, 20
+    )  # 15:59:59 UTC that day is 23:59:59 in China, 16:00:01 is 00:00:01 the next day
+    created = api.client.post(
+        "/api/v1/scenarios",
+        json=scenario(id="MIDNIGHT", title="午夜截止的智慧停车场景", deadline=deadline.isoformat()),
+        headers=api.admin,
+    )
+    assert created.status_code == 201, created.text
+    moment = datetime.fromisoformat(f"{deadline.isoformat()}T{utc}+00:00").astimezone(UTC)
+    monkeypatch.setattr(clock, "utcnow", lambda: moment)
+    assert ("MIDNIGHT" in _listed(api.client, q="午夜截止")) is shown
+    assert api.client.get("/scenarios/MIDNIGHT").status_code == (200 if shown else 404)
+    recommended = IDS.findall(_recommend(api.client, description="智慧停车 午夜截止的智慧停车场景").text)
+    assert ("MIDNIGHT" in recommended) is shown

@@ -16,7 +16,6 @@ import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -32,6 +31,7 @@ from demo.generate import generate_buildings, generate_enterprises, generate_sce
 from matcher.hashing import HashingEncoder
 from migrations import migrate
 from models.catalogue import import_file
+from models.clock import china_today
 from models.database import make_engine, make_session_factory
 from models.indicator_target import CITY
 from models.lead_interchange import LeadRow
@@ -99,7 +99,7 @@ def _fill(url: str) -> None:
     with make_session_factory(engine).begin() as session:
         import_file(session, "buildings", jsonl(*generate_buildings(30, seed=5)), "b.jsonl")
         import_file(session, "enterprises", jsonl(*generate_enterprises(30, seed=5)), "e.jsonl")
-        scenarios = generate_scenarios(30, seed=5, reference_date=date.today())
+        scenarios = generate_scenarios(30, seed=5, reference_date=china_today())
         import_file(session, "scenarios", jsonl(*scenarios), "s.jsonl")
         user, _ = create_user(session, name="fuzz", role=Role.admin, password="模糊测试密码")
         session.add(ApiToken(user_id=user.id, token_hash=token_digest(TOKEN)))

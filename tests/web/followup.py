@@ -6,7 +6,6 @@ import html
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -19,6 +18,7 @@ from demo.generate import generate_buildings, generate_enterprises, generate_sce
 from matcher.hashing import HashingEncoder
 from migrations import migrate
 from models.catalogue import import_file
+from models.clock import china_today
 from models.database import make_engine, make_session_factory
 from models.user import Role
 from tests.files import jsonl
@@ -37,7 +37,7 @@ def staff_browser(url: str, *, scenarios: int, first_page: str) -> Iterator[Test
     with make_session_factory(engine).begin() as session:
         import_file(session, "buildings", jsonl(*generate_buildings(60, seed=5)), "b.jsonl")
         import_file(session, "enterprises", jsonl(*generate_enterprises(FIRMS, seed=5)), "e.jsonl")
-        generated = generate_scenarios(scenarios, seed=5, reference_date=date.today())
+        generated = generate_scenarios(scenarios, seed=5, reference_date=china_today())
         import_file(session, "scenarios", jsonl(*generated), "s.jsonl")
         create_user(session, name="staff", role=Role.staff, password=PASSWORD)
     engine.dispose()

@@ -11,7 +11,7 @@ import statistics
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from typing import Any
 
@@ -104,7 +104,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     with make_session_factory(engine).begin() as session:
         import_file(session, "buildings", jsonl(*generate_buildings(60, seed=3)), "b.jsonl")
         import_file(session, "enterprises", jsonl(*generate_enterprises(40, seed=3), EVIL_FIRM), "e.jsonl")
-        scenarios = generate_scenarios(60, seed=3, reference_date=date.today())
+        scenarios = generate_scenarios(60, seed=3, reference_date=china_today())
         import_file(session, "scenarios", jsonl(*scenarios), "s.jsonl")
         for user_name, role in (("admin", Role.admin), ("staff", Role.staff), ("yubei", Role.staff)):
             user, tokens[user_name] = create_user(session, name=user_name, role=role, password=None)
@@ -147,7 +147,7 @@ def _best_buildings(site: Site, firm: str, k: int = 10) -> list[dict[str, Any]]:
 def _open_scenario(site: Site) -> str:
     """An open scenario whose deadline has not passed."""
     answer = site.client.get(f"{V1}/scenarios?status=open&limit=100", headers=site.headers("staff"))
-    today = date.today().isoformat()
+    today = china_today().isoformat()
     return str(next(s["id"] for s in answer.json()["items"] if (s["deadline"] or "9999") >= today))
 
 
@@ -460,7 +460,7 @@ def test_advancing_by_the_form_names_each_problem_and_keeps_what_was_typed(
     assert f'value="{available + 100}"' in too_big.text
 
     backward = _advance(
-        site, lead["id"], stage="moved_in", expected_version=1, moved_in_on=date.today(), actual_headcount=3
+        site, lead["id"], stage="moved_in", expected_version=1, moved_in_on=china_today(), actual_headcount=3
     )
     assert backward.status_code == 422
     assert "入驻之前须先签约" in backward.text

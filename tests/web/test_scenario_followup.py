@@ -5,12 +5,12 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
-from datetime import date
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from models.clock import china_today
 from tests.sql_log import statements_run
 from tests.web.followup import (
     FIRMS,
@@ -92,7 +92,7 @@ def _stored_firm(client: TestClient) -> str:
 def _scenarios(client: TestClient, status: str, *, expired: bool = False) -> list[str]:
     """The ids of the stored scenarios of a status (open ones: whose deadline has or has not passed)."""
     items = client.get("/api/v1/scenarios", params={"limit": 100}).json()["items"]
-    today = date.today().isoformat()
+    today = china_today().isoformat()
     return [
         s["id"]
         for s in items

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Dialog, Page, expect
 from sqlalchemy import select
 
 from models.catalogue import delete_record, upsert_records
+from models.clock import china_today
 from models.database import make_engine, make_session_factory
 from models.enterprise import Enterprise
 from models.enums import ScenarioStatus
@@ -27,7 +28,7 @@ HOSTILE_TEXT = "<script>alert(1)</script>"
 def _ids(live_server: LiveServer, status: ScenarioStatus, expired: bool = False) -> str:
     """A stored scenario id of a status (for `open`: one whose deadline has or has not passed)."""
     engine = make_engine(live_server.database_url)
-    today = date.today()
+    today = china_today()
     query = select(Scenario.id).where(Scenario.status == status)
     if status == ScenarioStatus.open:
         query = query.where(Scenario.deadline < today if expired else Scenario.deadline >= today)
@@ -57,7 +58,7 @@ def hostile_scenario(live_server: LiveServer) -> Iterator[str]:
             "description": HOSTILE_TEXT,
             "scope": "<b>不应加粗</b>" + "长" * 80,
             "budget_wan_yuan": 120,
-            "deadline": date.today() + timedelta(days=30),
+            "deadline": china_today() + timedelta(days=30),
             "domain": "smart_city",
             "batch": "collect",
         }
