@@ -22,7 +22,6 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -43,11 +42,12 @@ from matcher.encoder import Encoder
 from matcher.hashing import HashingEncoder
 from migrations import migrate
 from models.building import Building
+from models.clock import china_today
 from models.database import make_engine, make_session_factory
 from models.enterprise import Enterprise
 from models.enums import ScenarioStatus
 from models.lead import Lead, LeadKind
-from models.scenario import Scenario
+from models.scenario import Scenario, taking_applications
 from models.user import Role
 
 ADMIN, PASSWORD = "bench-admin", "基准测试密码2026"
@@ -107,12 +107,11 @@ def page_paths(url: str) -> list[tuple[str, str]]:
     """Every page worth timing (its label and path), ids taken from the database."""
     engine = make_engine(url)
     with Session(engine) as session:
-        today = date.today()
         scenario = _first(
             session,
             sa.select(Scenario.id)
             .where(Scenario.status == ScenarioStatus.open)
-            .order_by(sa.or_(Scenario.deadline.is_(None), Scenario.deadline >= today).desc(), Scenario.id),
+            .order_by(taking_applications(china_today()).desc(), Scenario.id),
         )
         firm = _first(
             session,

@@ -37,3 +37,14 @@ class Scenario(CatalogueRow, Base):
     deadline: Mapped[date | None]
     batch: Mapped[ScenarioBatch | None] = mapped_column(enum_column(ScenarioBatch, "batch"))
     status: Mapped[ScenarioStatus] = mapped_column(enum_column(ScenarioStatus, "status"), index=True)
+
+
+def takes_applications(status: ScenarioStatus, deadline: date | None, day: date) -> bool:
+    """The one rule of who may see and apply: on `day` a scenario is open and its deadline not before it."""
+    return status == ScenarioStatus.open and (deadline is None or deadline >= day)
+
+
+def taking_applications(day: date) -> sa.ColumnElement[bool]:
+    """`takes_applications` as a SQL condition on the scenario table."""
+    current = sa.or_(Scenario.deadline.is_(None), Scenario.deadline >= day)
+    return sa.and_(Scenario.status == ScenarioStatus.open, current)

@@ -3,6 +3,7 @@
 # The schemas of the three kinds are built at import time (api.schemas), which mypy cannot follow.
 # mypy: disable-error-code="valid-type, name-defined, attr-defined"
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -14,6 +15,7 @@ from api.services import catalogue, listings
 from models.catalogue import TABLES
 from models.enums import District, FitOut, Industry, Origin, ScenarioDomain, ScenarioStatus
 from models.records import RecordKind
+from models.scenario import takes_applications
 
 router = APIRouter(prefix="/api/v1", tags=["catalogue"])
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"每页条数（最多 {MAX_PAGE}）")]
@@ -101,6 +103,7 @@ def list_enterprises(
 )
 def list_scenarios(
     session: SessionDep,
+    state: StateDep,
     user: MaybeUser,
     limit: Limit = 20,
     offset: Offset = 0,
@@ -112,12 +115,12 @@ def list_scenarios(
     budget_max: Number = None,
     q: Text = None,
 ) -> dict[str, Any]:
-    """Scenarios; anonymous visitors see only open ones."""
+    """Scenarios; anonymous visitors see only those taking applications today (as the web pages do)."""
     return listings.scenarios(
         session,
         limit=limit,
         offset=offset,
-        only_open=user is None,
+        open_on=state.recommender.day() if user is None else None,
         status=status,
         domain=domain,
         district=district,
@@ -128,10 +131,10 @@ def list_scenarios(
     )
 
 
-def _stored(session: SessionDep, kind: RecordKind, record_id: str, visible_to_anyone: bool) -> Any:
-    """A stored row, 404 when absent (or, for an anonymous visitor, not an open scenario)."""
+def _stored(session: SessionDep, kind: RecordKind, record_id: str, public_on: date | None) -> Any:
+    """A stored row, 404 when absent (or, `public_on` a day, a scenario not taking applications then)."""
     row = session.get(TABLES[kind], record_id)
-    if row is None or (visible_to_anyone and getattr(row, "status", None) != ScenarioStatus.open):
+    if row is None or (public_on is not None and not takes_applications(row.status, row.deadline, public_on)):
         raise catalogue.RecordNotFound(kind, record_id)
     return row
 
@@ -150,9 +153,12 @@ def _crud(kind: RecordKind, noun: str, Writer: Any, Reader: Any) -> None:  # noq
         responses=error_responses(401, 404, 422),
         openapi_extra=OPTIONAL_LOGIN if public else None,
     )
-    def get_one(record_id: RecordIdPath, session: SessionDep, user: Reader) -> dict[str, Any]:
+    def get_one(
+        record_id: RecordIdPath, session: SessionDep, state: StateDep, user: Reader
+    ) -> dict[str, Any]:
         """One record by id; 404 when unknown."""
-        return listings.read(kind, _stored(session, kind, record_id, user is None))
+        public_on = state.recommender.day() if user is None else None
+        return listings.read(kind, _stored(session, kind, record_id, public_on))
 
     @router.post(
         f"/{kind}",

@@ -48,9 +48,10 @@ from matcher.directions import DIRECTIONS, for_firm
 from matcher.factors import firm_need_m2
 from matcher.recommender import Recommender
 from matcher.weights import Weights
-from models.enums import District, ScenarioStatus
+from models.enums import District
 from models.lead import LeadKind, Stage
 from models.records import BuildingRecord, EnterpriseRecord, ScenarioRecord
+from models.scenario import takes_applications
 from models.user import Role
 
 CANDIDATES = 20
@@ -230,7 +231,9 @@ def open_scenarios(
     return {
         s.id: s
         for s in sorted(recommender.records["scenarios"].values(), key=lambda s: s.id)
-        if isinstance(s, ScenarioRecord) and _open(s, today) and _in(district, s.district)
+        if isinstance(s, ScenarioRecord)
+        and takes_applications(s.status, s.deadline, today)
+        and _in(district, s.district)
     }
 
 
@@ -251,13 +254,6 @@ def candidates(
         scenarios,
         len(recommender.placed),
         time.perf_counter() - started,
-    )
-
-
-def _open(scenario: ScenarioRecord, today: date) -> bool:
-    """Whether a scenario takes applications on `today` (open, deadline not passed)."""
-    return scenario.status == ScenarioStatus.open and (
-        scenario.deadline is None or scenario.deadline >= today
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, String, cast, func, or_, select
@@ -12,7 +13,7 @@ from models.catalogue import TABLES, to_record
 from models.enterprise import Enterprise
 from models.enums import District, FitOut, Industry, Origin, ScenarioDomain, ScenarioStatus
 from models.records import RecordKind
-from models.scenario import Scenario
+from models.scenario import Scenario, taking_applications
 
 
 def contains(column: Any, value: str) -> Any:
@@ -113,7 +114,7 @@ def scenarios(
     *,
     limit: int,
     offset: int = 0,
-    only_open: bool = False,
+    open_on: date | None = None,
     status: ScenarioStatus | None = None,
     domain: ScenarioDomain | None = None,
     district: District | None = None,
@@ -122,10 +123,10 @@ def scenarios(
     budget_max: float | None = None,
     q: str | None = None,
 ) -> dict[str, Any]:
-    """Scenarios by status, domain, district, industry, budget range and text (`only_open` for visitors)."""
+    """Scenarios by status, domain, district, industry, budget and text; `open_on`: only those it takes."""
     query = select(Scenario)
-    if only_open:
-        query = query.where(Scenario.status == ScenarioStatus.open)
+    if open_on is not None:
+        query = query.where(taking_applications(open_on))
     if status:
         query = query.where(Scenario.status == status)
     if domain:

@@ -15,7 +15,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import Response
 from pydantic import ValidationError
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, ImmutableMultiDict, QueryParams
 
@@ -42,11 +42,11 @@ from matcher.recommender import Match
 from matcher.weights import Weights
 from models.catalogue import get_record, to_record
 from models.enterprise import Enterprise
-from models.enums import District, Industry, LabelledEnum, ScenarioDomain, ScenarioStatus
+from models.enums import District, Industry, LabelledEnum, ScenarioDomain
 from models.lead import Lead, LeadKind
 from models.records import EnterpriseRecord, ScenarioRecord
 from models.row_errors import describe
-from models.scenario import Scenario
+from models.scenario import Scenario, takes_applications, taking_applications
 from models.user import User
 
 router = APIRouter(include_in_schema=False)
@@ -283,15 +283,9 @@ def parse_profile(values: Values, unnamed: str) -> tuple[Profile, EnterpriseReco
 # ---- queries ---------------------------------------------------------------------------------
 
 
-def _public(query: Select[Any], today: date) -> Select[Any]:
-    """Only what anyone may see: open scenarios whose deadline has not passed."""
-    current = or_(Scenario.deadline.is_(None), Scenario.deadline >= today)
-    return query.where(Scenario.status == ScenarioStatus.open, current)
-
-
 def _filtered(filters: Filters, today: date) -> Select[Any]:
-    """The public scenarios passing the filters."""
-    query = _public(select(Scenario), today)
+    """The public scenarios (those taking applications `today`) passing the filters."""
+    query = select(Scenario).where(taking_applications(today))
     if filters.domain:
         query = query.where(Scenario.domain == filters.domain)
     if filters.district:
@@ -460,10 +454,8 @@ def recommend(
 
 
 def _is_public(scenario: ScenarioRecord, today: date) -> bool:
-    """Whether anyone may see a scenario: open, and its deadline not passed (as `_public` in SQL)."""
-    return scenario.status == ScenarioStatus.open and (
-        scenario.deadline is None or scenario.deadline >= today
-    )
+    """Whether anyone may see a scenario: it takes applications `today`."""
+    return takes_applications(scenario.status, scenario.deadline, today)
 
 
 @dataclass(frozen=True)

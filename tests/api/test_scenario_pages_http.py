@@ -301,3 +301,18 @@ def test_a_deadline_ends_at_midnight_in_china(
     assert api.client.get("/scenarios/MIDNIGHT").status_code == (200 if shown else 404)
     recommended = IDS.findall(_recommend(api.client, description="智慧停车 午夜截止的智慧停车场景").text)
     assert ("MIDNIGHT" in recommended) is shown
+    listed = api.client.get("/api/v1/scenarios", params={"q": "午夜截止"}).json()["items"]
+    assert ("MIDNIGHT" in [item["id"] for item in listed]) is shown
+    assert api.client.get("/api/v1/scenarios/MIDNIGHT").status_code == (200 if shown else 404)
+
+
+def test_anonymous_api_lists_the_scenarios_the_page_shows(api: Api) -> None:
+    answer = api.client.get("/api/v1/scenarios", params={"limit": 100})
+    listed = [item["id"] for item in answer.json()["items"]]
+    assert sorted(listed) == sorted(_listed(api.client)) == sorted(item["id"] for item in _public(api))
+    expired = next(
+        s
+        for s in _all_scenarios(api)
+        if s["status"] == "open" and s["deadline"] < clock.china_today().isoformat()
+    )
+    assert api.client.get(f"/api/v1/scenarios/{expired['id']}").status_code == 404
