@@ -15,7 +15,7 @@ from matcher.constraints import (
     building_violations,
     scenario_violations,
 )
-from matcher.registry import OfferKind, factor_names
+from matcher.registry import FACTORS, OfferKind, factor_names
 from models.records import RecordKind
 
 T = TypeVar("T")
@@ -68,6 +68,13 @@ class Direction:
     refusal: str | None = None
     """None: a pair that breaks a constraint is left out. Otherwise the constraints judge the query itself,
     and a query that breaks one gets no results, only this note and what it breaks."""
+
+    @property
+    def factors(self) -> tuple[str, ...]:
+        """The pairing's factors that tell results apart: ranking firms for an offer drops the offer's own."""
+        if self.query == "enterprises":
+            return self.pairing.factors
+        return tuple(name for name in self.pairing.factors if not FACTORS[name].offer_only)
 
     def sides(self, query: T, ranked: T) -> tuple[T, T]:
         """The firm's side and the offer's, of something the query and the ranked rows both have."""

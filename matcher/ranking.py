@@ -136,7 +136,7 @@ def rank(snapshot: Snapshot, query: Query, request: Request) -> MatchResult:
     calibrated_lexical = factors.calibrate(lexical, _live(table))
     dense, calibrated_dense = dense_scan.result()
     semantic = factors.semantic(calibrated_dense, calibrated_lexical, request.weights.lexical_blend)
-    values = {name: semantic if name == "semantic" else others[name] for name in direction.pairing.factors}
+    values = {name: semantic if name == "semantic" else others[name] for name in direction.factors}
     scorer = _scorer(request.weights)
     score = scorer.score(values)
     strength = request.weights.spread if direction.spread else 0.0
@@ -225,8 +225,9 @@ def _match(
     assert isinstance(offer, BuildingRecord | ScenarioRecord)
     today = request.today
     facts = explain.PairFacts(firm, offer, values, contributions, shared, evidence, dense, peers, today)
-    makers = {name: factor.reason for name, factor in registered(pairing.offer).items()}
-    reasons = explain.reasons(facts, makers, pairing.fallbacks)
+    scored = request.direction.factors
+    makers = {name: factor.reason for name, factor in registered(pairing.offer).items() if name in scored}
+    reasons = explain.reasons(facts, makers, tuple(name for name in pairing.fallbacks if name in scored))
     name = getattr(item, "name", None) or getattr(item, "title", "")
     item_district = getattr(item, "district", None)
     return Match(

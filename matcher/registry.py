@@ -58,6 +58,8 @@ class Factor:
     reason: explain.Reason
     columns: Mapping[RecordKind, Mapping[str, ColumnBuilder]] = field(default_factory=dict)
     """Per record kind, the columns the score reads that no hard constraint needs already."""
+    offer_only: bool = False
+    """Whether the value depends on the offer alone: the same for every firm ranked for one offer."""
 
 
 def _sides(score: Callable[[Columns, Columns], np.ndarray]) -> Callable[[Pair], np.ndarray]:
@@ -164,7 +166,10 @@ FACTORS: dict[str, Factor] = {
         {"scenarios": {"budget": lambda scenarios: numbers([s.budget_wan_yuan for s in scenarios])}},
     ),
     "urgency": Factor(
-        SCENARIOS, lambda pair: factors.urgency(pair.offer, pair.today), explain.urgency_reason
+        SCENARIOS,
+        lambda pair: factors.urgency(pair.offer, pair.today),
+        explain.urgency_reason,
+        offer_only=True,
     ),
 }
 

@@ -190,6 +190,20 @@ def test_a_pair_scores_the_same_in_both_directions(recommender: Recommender, cat
             assert mirror.components[name] == pytest.approx(forward.components[name]), name
 
 
+def test_firms_for_a_scenario_are_not_scored_by_its_deadline(
+    recommender: Recommender, catalogue: dict
+) -> None:  # type: ignore[type-arg]
+    scenario = next(s for s in catalogue["scenarios"] if s.deadline and not breaks_scenario_constraint(s))
+    result = recommender.match(SCENARIO_FIRMS, scenario, k=10)
+    assert result.results
+    for match in result.results:
+        assert "urgency" not in match.components  # the same for every firm: it would only shift the scores
+        assert sum(match.components.values()) == pytest.approx(match.score)
+        assert not any(reason.startswith("截止日期") for reason in match.reasons)
+    forward = recommender.match(FIRM_SCENARIOS, catalogue["enterprises"][0], k=1).results[0]
+    assert "urgency" in forward.components
+
+
 def test_the_answer_names_the_query_industries_and_their_evidence(recommender: Recommender) -> None:
     firm = EnterpriseRecord.model_validate(
         enterprise(id="chips", description="模拟芯片设计，完成多次流片", industries=["ai"])
