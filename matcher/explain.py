@@ -13,6 +13,9 @@ from models.records import BuildingRecord, EnterpriseRecord, ScenarioRecord
 MIN_REASONS, MAX_REASONS = 2, 5
 NOTABLE = 0.01
 """Contributions below this are not worth a reason of their own."""
+DAYS_SHOWN_AS_DAYS = 60
+"""A wait shorter than this is said in days, a longer one in months."""
+DAYS_PER_MONTH = 30.4
 
 
 @dataclass(frozen=True)
@@ -162,10 +165,21 @@ def urgency_reason(facts: PairFacts) -> str | None:
     return f"截止日期 {deadline.isoformat()}，还剩 {(deadline - facts.today).days} 天"
 
 
+def availability_caveat(facts: PairFacts) -> str | None:
+    """When a building cannot be entered yet on the day matched: the day it can, and how far off that is."""
+    available = facts.offer.available_from if isinstance(facts.offer, BuildingRecord) else None
+    days = (available - facts.today).days if available else 0
+    if available is None or days <= 0:
+        return None
+    wait = f"{days} 天后" if days < DAYS_SHOWN_AS_DAYS else f"约 {round(days / DAYS_PER_MONTH)} 个月后"
+    return f"尚不可入驻：可入驻日期 {available.isoformat()}（{wait}）"
+
+
 def reasons(facts: PairFacts, makers: Mapping[str, Reason], fallbacks: tuple[str, ...]) -> list[str]:
-    """Reasons of the factors contributing most (2–5; ties in the makers' order), topped up by `fallbacks`."""
+    """A caveat first, then the top contributors' reasons (ties in makers' order), then `fallbacks`'."""
     ranked = sorted(makers, key=lambda name: -facts.contributions.get(name, 0.0))
-    found: list[str] = []
+    caveat = availability_caveat(facts)
+    found: list[str] = [caveat] if caveat else []
     for name in ranked:
         if facts.contributions.get(name, 0.0) < NOTABLE or len(found) == MAX_REASONS:
             continue

@@ -251,6 +251,22 @@ def test_scenario_reasons_cite_budget_and_deadline(recommender: Recommender, cat
     assert "还剩" in text
 
 
+def test_a_building_not_yet_available_says_when_it_can_be_entered(recommender: Recommender) -> None:
+    cases = (
+        ("2027-09-01", ["尚不可入驻：可入驻日期 2027-09-01（约 9 个月后）"]),
+        ("2026-12-21", ["尚不可入驻：可入驻日期 2026-12-21（20 天后）"]),
+        ("2026-12-01", []),
+    )
+    for available_from, caveat in cases:
+        item = BuildingRecord.model_validate(building(id="later", available_from=available_from))
+        results = recommender.match(BUILDING_FIRMS, item, k=5).results
+        assert results
+        for match in results:
+            assert [r for r in match.reasons if r.startswith("尚不可入驻")] == caveat
+            assert 2 <= len(match.reasons) <= 5
+            assert match.reasons[: len(caveat)] == caveat  # the caveat comes first
+
+
 def test_reasons_state_checkable_area_and_rent(recommender: Recommender) -> None:
     firm = EnterpriseRecord.model_validate(
         enterprise(id="y", required_area_m2=800, max_rent_yuan_m2_month=120, needs_move_in_ready=False)
