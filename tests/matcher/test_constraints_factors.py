@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pytest
@@ -11,9 +11,10 @@ from matcher import factors
 from matcher.constraints import building_violations, eligible, scenario_violations
 from matcher.factors import NO_DISTRICT
 from matcher.tables import DISTRICT_ROW, columns_of
-from models.enums import Amenity
+from models.enums import Amenity, ScenarioStatus
 from models.incentives import IncentiveStanding, incentive_standing
 from models.records import BuildingRecord, EnterpriseRecord, ScenarioRecord
+from models.scenario import takes_applications
 from tests.files import building, enterprise, scenario
 
 TODAY = date(2026, 12, 1).toordinal()
@@ -218,3 +219,14 @@ def test_tenth_percentile_equals_numpy_bit_for_bit(dtype: type[np.floating]) -> 
         kept = values.copy()
         assert factors.tenth_percentile(values) == float(np.percentile(values, 10)), size
         assert np.array_equal(values, kept)  # the caller's array is not reordered
+
+
+def test_the_scenario_constraints_keep_exactly_what_takes_applications() -> None:
+    day = date.fromordinal(TODAY)
+    deadlines = (None, day - timedelta(days=1), day, day + timedelta(days=1))
+    cases = [(status, deadline) for status in ScenarioStatus for deadline in deadlines]
+    variants: list[dict[str, object]] = [{"status": status.value, "deadline": end} for status, end in cases]
+    rows = scenario_cols(*variants)
+    kept = eligible(scenario_violations(rows, TODAY)).tolist()
+    assert kept == [takes_applications(status, deadline, day) for status, deadline in cases]
+    assert sum(kept) == 3
