@@ -67,6 +67,7 @@ demo-data: install
 
 eval: install
 	$(BIN)/python -m matcher.evaluation $(MODEL_DIR)
+	$(BIN)/python -m tools.industry_eval
 
 notebooks: install
 	$(BIN)/python notebooks/execute.py notebooks/evaluation.ipynb
