@@ -191,8 +191,9 @@ def test_a_pair_scores_the_same_in_both_directions(recommender: Recommender, cat
 
 
 def test_firms_for_a_scenario_are_not_scored_by_its_deadline(
-    recommender: Recommender, catalogue: dict
-) -> None:  # type: ignore[type-arg]
+    recommender: Recommender,
+    catalogue: dict,  # type: ignore[type-arg]
+) -> None:
     scenario = next(s for s in catalogue["scenarios"] if s.deadline and not breaks_scenario_constraint(s))
     result = recommender.match(SCENARIO_FIRMS, scenario, k=10)
     assert result.results
@@ -252,7 +253,7 @@ def test_scenario_reasons_cite_budget_and_deadline(recommender: Recommender, cat
 
 
 def test_a_building_not_yet_available_says_when_it_can_be_entered(recommender: Recommender) -> None:
-    cases = (
+    cases: tuple[tuple[str, list[str]], ...] = (
         ("2027-09-01", ["尚不可入驻：可入驻日期 2027-09-01（约 9 个月后）"]),
         ("2026-12-21", ["尚不可入驻：可入驻日期 2026-12-21（20 天后）"]),
         ("2026-12-01", []),
