@@ -128,7 +128,7 @@ def area_need(firm: Columns) -> np.ndarray:
 def area(firm: Columns, building: Columns) -> np.ndarray:
     """How well the offer fits the need: divisible to the need, not far larger, and not smaller than it."""
     need = area_need(firm)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # a tiny need covers any building
         offered = np.fmax(need, building["min_unit"])
         unit_fit = need / offered
         size_fit = np.minimum(1.0, need**SIZE_FIT_EXPONENT * building["vacant_root"])  # (need / vacant) ** e
