@@ -8,14 +8,11 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-from api.services import users
 from api.services.allocation import CANDIDATES
-from api.services.write import Operator
 from matcher.factors import firm_need_m2
-from models.enums import District
 from models.records import BuildingRecord
-from models.user import Role
 from tests.api.conftest import Api
+from tests.users import district_staff
 
 V1 = "/api/v1"
 URL = f"{V1}/allocation"
@@ -48,20 +45,6 @@ def _area_by_building(found: dict[str, Any]) -> dict[str, float]:
     for item in found["assignments"]:
         given[item["building_id"]] += item["area_m2"]
     return given
-
-
-def _yubei_staff(api: Api) -> dict[str, str]:
-    """The headers of a new staff user of 渝北区."""
-    with _app(api).state.xingpei.sessions() as session:
-        _, token = users.add(
-            session=session,
-            actor=Operator("测试"),
-            name="渝北招商",
-            role=Role.staff,
-            password=None,
-            district=District.yubei,
-        )
-    return {"Authorization": f"Bearer {token}"}
 
 
 def test_the_answer_has_the_documented_shape_and_keeps_every_building_within_its_available_area(
@@ -205,7 +188,10 @@ def test_an_admins_district_share_caps_every_district(api: Api) -> None:
 def test_anonymous_callers_get_401_and_staff_setting_a_share_get_403(api: Api) -> None:
     anonymous = api.client.get(URL)
     assert (anonymous.status_code, anonymous.json()) == (401, {"detail": "需要登录"})
-    for headers in (api.staff, _yubei_staff(api)):
+    for headers in (
+        api.staff,
+        {"Authorization": f"Bearer {district_staff(_app(api).state.xingpei.sessions)}"},
+    ):
         refused = api.client.get(URL, params={"max_district_share": 0.5}, headers=headers)
         assert refused.status_code == 403, refused.text
         assert set(refused.json()) == {"detail"}

@@ -14,12 +14,9 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
-from api.services import users
-from api.services.write import Operator
 from api.web.pages_allocation import ASSIGNMENT_COLUMNS, SHOWN
 from models.clock import china_today
-from models.enums import District
-from models.user import Role
+from tests.users import district_staff
 from tests.web.conftest import PASSWORDS, login, no_overflow, shot
 from tests.web.followup import app_state, follow_form, page_html, staff_browser
 
@@ -158,16 +155,7 @@ def test_following_a_suggestion_starts_the_lead_and_marks_its_row(staff: TestCli
 
 
 def test_district_staff_see_their_district_unless_they_choose_another(staff: TestClient) -> None:
-    with app_state(staff).sessions() as session:
-        _, token = users.add(
-            session=session,
-            actor=Operator("测试"),
-            name="渝北招商",
-            role=Role.staff,
-            password=None,
-            district=District.yubei,
-        )
-    staff.cookies.set("xingpei_session", token)
+    staff.cookies.set("xingpei_session", district_staff(app_state(staff).sessions))
     own = page_html(staff, "/allocation")
     assert '<option value="渝北区" selected>' in own
     assert "渝北区概况" in own
