@@ -19,6 +19,7 @@ import numpy as np
 from matcher.devset import REFERENCE_DATE, DevSet, load_devset, relevance, violates_hard_constraints
 from matcher.directions import for_firm
 from matcher.encoder import DEFAULT_MODEL_DIR, CachedEncoder, Encoder, MemoryVectorStore, SentenceEncoder
+from matcher.industry_model import DEFAULT_CACHE_DIR, IndustryModel, trained
 from matcher.recommender import Recommender
 from matcher.weights import Weights
 from models.records import EnterpriseRecord
@@ -138,9 +139,11 @@ def _full_ranker(recommender: Recommender, kind: ItemKind, weights: Weights) -> 
     return rank
 
 
-def build_recommender(devset: DevSet, encoder: Encoder) -> Recommender:
+def build_recommender(
+    devset: DevSet, encoder: Encoder, industry_model: IndustryModel | None = None
+) -> Recommender:
     """A recommender over the development set, judging deadlines on its reference date."""
-    return Recommender(encoder, today=REFERENCE_DATE).load(
+    return Recommender(encoder, today=REFERENCE_DATE, industry_model=industry_model).load(
         {"buildings": devset.buildings, "enterprises": devset.enterprises, "scenarios": devset.scenarios}
     )
 
@@ -202,14 +205,15 @@ def main(argv: Sequence[str]) -> None:
     devset = load_devset()
     model = SentenceEncoder(folder, threads=2, quantize="--float32" not in argv)
     encoder = CachedEncoder(model, MemoryVectorStore())
-    recommender = build_recommender(devset, encoder)
-    table = compare(devset, recommender)
+    industries = trained(model, DEFAULT_CACHE_DIR)
     print(
         f"development set: {len(devset.enterprises)} firms, {len(devset.buildings)} buildings, "
         f"{len(devset.scenarios)} scenarios; model {folder} ({model.variant}); "
         f"reference date {REFERENCE_DATE}"
     )
-    print(format_table(table))
+    for name, industry_model in (("lexicon", None), ("classifier + lexicon", industries)):
+        print(f"\nindustries inferred by the {name}:")
+        print(format_table(compare(devset, build_recommender(devset, encoder, industry_model))))
     print(f"({encoder.encoded} texts encoded; {time.perf_counter() - started:.1f} s)")
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
+from matcher.industry import certainty
 from models.enums import Amenity, FitOut, Industry
 from models.incentives import IncentiveStanding, incentive_standing
 from models.records import BuildingRecord, EnterpriseRecord, ScenarioRecord
@@ -19,6 +20,19 @@ DAYS_PER_MONTH = 30.4
 
 
 @dataclass(frozen=True)
+class SharedIndustry:
+    """The industry both sides of a pair show most strongly, if any, and how it is known."""
+
+    code: str | None = None
+    evidence: tuple[str, ...] = ()
+    """Words in the texts that show it."""
+    firm_inferred: float | None = None
+    """The firm's probability of it when inferred from its text; None when declared."""
+    offer_inferred: float | None = None
+    """The offer's probability of it when inferred; None when declared."""
+
+
+@dataclass(frozen=True)
 class PairFacts:
     """What the reasons of one firm–offer pair may cite (the offer: a building or a scenario)."""
 
@@ -26,10 +40,7 @@ class PairFacts:
     offer: BuildingRecord | ScenarioRecord
     factors: Mapping[str, float]
     contributions: Mapping[str, float]
-    shared_industry: str | None
-    """The industry code both sides share, if any."""
-    evidence: tuple[str, ...]
-    """Words in the texts that show the shared industry."""
+    shared: SharedIndustry
     dense_similarity: float
     cluster_peers: int
     """Buildings in the offer's district that gather the shared industry."""
@@ -61,14 +72,25 @@ def _label(code: str | None) -> str:
     return Industry.parse(code).label if code else ""
 
 
+def _inferred(probability: float | None) -> str:
+    """How an inferred side's industry is known (推断，把握较大), or "" when declared."""
+    return "" if probability is None else f"（推断，{certainty(probability)}）"
+
+
 def industry_reason(facts: PairFacts) -> str | None:
-    """Shared industry, with the words that show it."""
-    if not facts.shared_industry:
+    """Shared industry, how sure each inferred side is, and the words that show it."""
+    shared = facts.shared
+    if not shared.code:
         return None
-    label = _label(facts.shared_industry)
-    words = [word for word in facts.evidence if word != label][:3]
+    label = _label(shared.code)
+    offer = f"{facts.wording('楼宇重点引进', '场景需要')}{label}{_inferred(shared.offer_inferred)}"
+    if shared.firm_inferred is None:
+        firm = "与企业主业一致"
+    else:
+        firm = f"企业主业推断为{label}（{certainty(shared.firm_inferred)}）"
+    words = [word for word in shared.evidence if word != label][:3]
     proof = f"（依据：{'、'.join(words)}）" if words else ""
-    return f"产业契合：{facts.wording('楼宇重点引进', '场景需要')}{label}，与企业主业一致{proof}"
+    return f"产业契合：{offer}，{firm}{proof}"
 
 
 def semantic_reason(facts: PairFacts) -> str:
@@ -129,11 +151,11 @@ def amenities_reason(facts: PairFacts) -> str | None:
 
 def cluster_reason(facts: PairFacts) -> str | None:
     """How many buildings of the district gather the shared industry."""
-    if not (facts.cluster_peers and facts.shared_industry):
+    if not (facts.cluster_peers and facts.shared.code):
         return None
     return (
         f"产业集聚：{facts.building.district}有 {facts.cluster_peers} 栋楼宇重点引进"
-        f"{_label(facts.shared_industry)}"
+        f"{_label(facts.shared.code)}"
     )
 
 

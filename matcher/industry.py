@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from itertools import accumulate
 from typing import Any
 
@@ -22,6 +22,9 @@ INDUSTRY_CODES: tuple[str, ...] = tuple(member.value for member in Industry)
 
 MIN_CONFIDENCE = 0.2
 """Inferred industries below this confidence are dropped."""
+
+SURE, FAIRLY_SURE = 0.7, 0.4
+"""An inferred industry at least this likely is said with 把握较大, resp. 把握一般; below, 把握较小."""
 
 _CODE_INDEX: dict[str, int] = {code: position for position, code in enumerate(INDUSTRY_CODES)}
 _DECLARED_INDEX: dict[str, int] = {
@@ -38,6 +41,11 @@ class IndustryGuess:
     confidence: float
     evidence: tuple[str, ...]
     declared: bool
+
+    @property
+    def certainty(self) -> str:
+        """How sure the inference is, in words (把握较大 …); "" when declared."""
+        return "" if self.declared else certainty(self.confidence)
 
 
 _SPACE_NEAR_WIDE = re.compile(r"\s+(?=[^\x00-\x7f])|(?<=[^\x00-\x7f])\s+")
@@ -228,35 +236,105 @@ def _confidences(scores: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return np.where(scores > 0, 1.0 - np.exp(-np.maximum(scores, 0.0)), 0.0)
 
 
-def infer_industries(text: str, declared: Sequence[str] = (), *, limit: int = 3) -> list[IndustryGuess]:
-    """Industries of a record, best first: declared codes first with confidence 1.0, then inferred ones."""
+def certainty(confidence: float) -> str:
+    """How sure an inferred industry is, in words: 把握较大 / 把握一般 / 把握较小."""
+    if confidence >= SURE:
+        return "把握较大"
+    return "把握一般" if confidence >= FAIRLY_SURE else "把握较小"
+
+
+def lexicon_matrix(texts: Sequence[str]) -> npt.NDArray[np.float64]:
+    """[m, 12]: each text's lexicon confidence in every industry (no threshold, nothing declared)."""
+    lexicon = _lexicon()
+    # One scan over all texts joined by a separator no term can span; match ends tell the rows apart.
+    cleaned = [text.replace(_SEPARATOR, " ") if _SEPARATOR in text else text for text in texts]
+    found, ends = _scan(_SEPARATOR.join(cleaned), lexicon)
+    text_ends = np.cumsum([len(text) + 1 for text in cleaned], dtype=np.int64) - 1
+    rows = np.searchsorted(text_ends, np.asarray(ends, dtype=np.int64))
+    pairs = np.sort(rows * len(lexicon.display) + np.asarray(found, dtype=np.int64))
+    pairs = pairs[np.diff(pairs, prepend=-1) != 0]  # each term counts once per row
+    scores = np.zeros((len(texts), len(INDUSTRY_CODES)), dtype=np.float64)
+    np.add.at(scores, pairs // len(lexicon.display), lexicon.weights[pairs % len(lexicon.display)])
+    return _confidences(scores)
+
+
+def industry_rows(
+    inferred: npt.NDArray[np.float64], declared: Sequence[Sequence[str]], *, limit: int = 3
+) -> npt.NDArray[np.float32]:
+    """[m, 12] confidences: declared industries 1.0, then the likeliest inferred ones up to `limit` in all.
+
+    `inferred` [m, 12] holds the inferred confidences (the lexicon's, or a classifier's probabilities);
+    those below `MIN_CONFIDENCE` are dropped.
+    """
+    if len(inferred) != len(declared):
+        raise ValueError(f"{len(inferred)} texts but {len(declared)} declared lists")
+    width = len(INDUSTRY_CODES)
+    declared_mask = np.zeros((len(declared), width), dtype=bool)
+    for row, codes in enumerate(declared):
+        if codes:
+            declared_mask[row, _declared_indices(codes)] = True
+    candidate = (inferred >= MIN_CONFIDENCE) & ~declared_mask
+    # Rank inferred industries by confidence (ties by code order) and keep as many as the limit leaves.
+    ranked = np.where(candidate, inferred, -1.0)
+    order = np.argsort(-ranked, axis=1, kind="stable")
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(width)[np.newaxis, :].repeat(len(declared), axis=0), axis=1)
+    slots = np.maximum(limit - declared_mask.sum(axis=1, keepdims=True), 0)
+    keep = candidate & (rank < slots)
+    result = np.where(keep, inferred, 0.0)
+    result[declared_mask] = 1.0
+    return result.astype(np.float32)
+
+
+def industry_matrix(
+    texts: Sequence[str], declared: Sequence[Sequence[str]], *, limit: int = 3
+) -> npt.NDArray[np.float32]:
+    """The lexicon's industries of each text: `industry_rows` of `lexicon_matrix`, computed in bulk."""
+    if len(texts) != len(declared):
+        raise ValueError(f"{len(texts)} texts but {len(declared)} declared lists")
+    return industry_rows(lexicon_matrix(texts), declared, limit=limit)
+
+
+@lru_cache(maxsize=4096)
+def term_evidence(text: str) -> Mapping[str, tuple[str, ...]]:
+    """The lexicon terms of a text supporting each industry: strongest first, then in order of appearance."""
     lexicon = _lexicon()
     term_ids = _match_ids(text, lexicon)
+    evidence: dict[str, tuple[str, ...]] = {}
+    for column, code in enumerate(INDUSTRY_CODES):
+        supporting = sorted(
+            (-lexicon.weights[term, column], order)
+            for order, term in enumerate(term_ids)
+            if lexicon.weights[term, column] > 0
+        )
+        if supporting:
+            evidence[code] = tuple(lexicon.display[term_ids[order]] for _, order in supporting)
+    return evidence
+
+
+def guesses_of(row: npt.NDArray[np.floating[Any]], text: str, declared: Sequence[str]) -> list[IndustryGuess]:
+    """A record's industries from its confidence row [12]: declared ones in the order given, then the
+    inferred ones by confidence (ties by code order), each with the lexicon terms of `text` that show it."""
+    evidence = term_evidence(text)
     declared_indices = _declared_indices(declared)
-    weights = lexicon.weights[term_ids] if term_ids else np.zeros((0, len(INDUSTRY_CODES)))
-    # Summed in term-id order, as industry_matrix does, so both give bit-identical confidences.
-    confidences = _confidences(lexicon.weights[sorted(term_ids)].sum(axis=0))
-
-    def evidence(column: int) -> tuple[str, ...]:
-        """Terms supporting one industry, strongest first, then in order of appearance."""
-        supporting = [
-            (-weights[row, column], row) for row in range(len(term_ids)) if weights[row, column] > 0
-        ]
-        return tuple(lexicon.display[term_ids[row]] for _, row in sorted(supporting))
-
-    guesses = [
-        IndustryGuess(INDUSTRY_CODES[column], 1.0, evidence(column), declared=True)
-        for column in declared_indices
-    ]
-    inferred = [
-        (confidence, column)
+    inferred = sorted(
+        (-float(row[column]), column)
         for column in range(len(INDUSTRY_CODES))
-        if column not in declared_indices and (confidence := float(confidences[column])) >= MIN_CONFIDENCE
+        if column not in declared_indices and row[column] > 0
+    )
+    return [
+        IndustryGuess(INDUSTRY_CODES[column], 1.0, evidence.get(INDUSTRY_CODES[column], ()), declared=True)
+        for column in declared_indices
+    ] + [
+        IndustryGuess(code, -negative, evidence.get(code, ()), declared=False)
+        for negative, column in inferred
+        for code in [INDUSTRY_CODES[column]]
     ]
-    inferred.sort(key=lambda item: (-item[0], item[1]))
-    for confidence, column in inferred[: max(limit - len(guesses), 0)]:
-        guesses.append(IndustryGuess(INDUSTRY_CODES[column], confidence, evidence(column), declared=False))
-    return guesses
+
+
+def infer_industries(text: str, declared: Sequence[str] = (), *, limit: int = 3) -> list[IndustryGuess]:
+    """The lexicon's industries of a record: declared codes first with confidence 1.0, then inferred ones."""
+    return guesses_of(industry_matrix([text], [declared], limit=limit)[0], text, declared)
 
 
 def industry_vector(guesses: Sequence[IndustryGuess]) -> npt.NDArray[np.float32]:
@@ -266,41 +344,6 @@ def industry_vector(guesses: Sequence[IndustryGuess]) -> npt.NDArray[np.float32]
         index = _CODE_INDEX[guess.code]
         vector[index] = max(vector[index], guess.confidence)
     return vector
-
-
-def industry_matrix(
-    texts: Sequence[str], declared: Sequence[Sequence[str]], *, limit: int = 3
-) -> npt.NDArray[np.float32]:
-    """Row i is `industry_vector(infer_industries(texts[i], declared[i], limit=limit))`, computed in bulk."""
-    if len(texts) != len(declared):
-        raise ValueError(f"{len(texts)} texts but {len(declared)} declared lists")
-    lexicon = _lexicon()
-    width = len(INDUSTRY_CODES)
-    declared_mask = np.zeros((len(texts), width), dtype=bool)
-    for row, codes in enumerate(declared):
-        if codes:
-            declared_mask[row, _declared_indices(codes)] = True
-    # One scan over all texts joined by a separator no term can span; match ends tell the rows apart.
-    cleaned = [text.replace(_SEPARATOR, " ") if _SEPARATOR in text else text for text in texts]
-    found, ends = _scan(_SEPARATOR.join(cleaned), lexicon)
-    text_ends = np.cumsum([len(text) + 1 for text in cleaned], dtype=np.int64) - 1
-    rows = np.searchsorted(text_ends, np.asarray(ends, dtype=np.int64))
-    pairs = np.sort(rows * len(lexicon.display) + np.asarray(found, dtype=np.int64))
-    pairs = pairs[np.diff(pairs, prepend=-1) != 0]  # each term counts once per row
-    scores = np.zeros((len(texts), width), dtype=np.float64)
-    np.add.at(scores, pairs // len(lexicon.display), lexicon.weights[pairs % len(lexicon.display)])
-    confidence = _confidences(scores)
-    candidate = (confidence >= MIN_CONFIDENCE) & ~declared_mask
-    # Rank inferred industries by confidence (ties by code order) and keep as many as the limit leaves.
-    ranked = np.where(candidate, confidence, -1.0)
-    order = np.argsort(-ranked, axis=1, kind="stable")
-    rank = np.empty_like(order)
-    np.put_along_axis(rank, order, np.arange(width)[np.newaxis, :].repeat(len(texts), axis=0), axis=1)
-    slots = np.maximum(limit - declared_mask.sum(axis=1, keepdims=True), 0)
-    keep = candidate & (rank < slots)
-    result = np.where(keep, confidence, 0.0)
-    result[declared_mask] = 1.0
-    return result.astype(np.float32)
 
 
 def term_counts() -> dict[str, int]:

@@ -17,7 +17,7 @@ import numpy as np
 from matcher import explain, factors
 from matcher.constraints import Columns
 from matcher.directions import Direction
-from matcher.industry import INDUSTRY_CODES, IndustryGuess, infer_industries
+from matcher.industry import INDUSTRY_CODES, IndustryGuess, guesses_of, term_evidence
 from matcher.lexical import LexicalQuery, Lexicon
 from matcher.registry import Pair, registered
 from matcher.scorer import MatchScorer
@@ -82,7 +82,11 @@ class Query:
     """[dim] float32."""
     lexical: LexicalQuery
     industries: np.ndarray
-    """[1, 12] float32."""
+    """[1, 12] float32: declared industries 1, inferred ones their probability."""
+
+    def guesses(self) -> tuple[IndustryGuess, ...]:
+        """The query's industries (declared, then inferred) with the words that show them."""
+        return tuple(guesses_of(self.industries[0], record_text(self.record), declared(self.record)))
 
 
 @dataclass(frozen=True, eq=False)
@@ -158,6 +162,7 @@ def rank(snapshot: Snapshot, query: Query, request: Request) -> MatchResult:
             snapshot,
             query,
             table.rows[row],
+            table.industries[row],
             request,
             place,
             float(score[row] - penalty),
@@ -175,7 +180,7 @@ def rank(snapshot: Snapshot, query: Query, request: Request) -> MatchResult:
         found,
         excluded,
         _shortfall_note(len(results), request, excluded, outside),
-        industries_of(query.record),
+        query.guesses(),
     )
 
 
@@ -204,6 +209,7 @@ def _match(
     snapshot: Snapshot,
     query: Query,
     item: CatalogueRecord,
+    item_industries: np.ndarray,
     request: Request,
     place: int,
     score: float,
@@ -212,19 +218,20 @@ def _match(
     penalty: float | None,
     dense: float,
 ) -> Match:
-    """One result with its reasons."""
+    """One result with its reasons; `item_industries` [12] is the item's row of industry confidences."""
     if penalty is not None:
         contributions = {**contributions, "spread": -penalty}
     pairing = request.direction.pairing
     firm, offer = request.direction.sides(query.record, item)
-    shared, evidence = _shared_industry(firm, offer)
+    firm_row, offer_row = request.direction.sides(query.industries[0], item_industries)
+    shared = _shared_industry(firm, offer, firm_row, offer_row)
     peers = 0
-    if shared and isinstance(offer, BuildingRecord):
-        peers = int(snapshot.district_peers[DISTRICT_ROW[offer.district], INDUSTRY_CODES.index(shared)])
+    if shared.code and isinstance(offer, BuildingRecord):
+        peers = int(snapshot.district_peers[DISTRICT_ROW[offer.district], INDUSTRY_CODES.index(shared.code)])
     assert isinstance(firm, EnterpriseRecord)
     assert isinstance(offer, BuildingRecord | ScenarioRecord)
     today = request.today
-    facts = explain.PairFacts(firm, offer, values, contributions, shared, evidence, dense, peers, today)
+    facts = explain.PairFacts(firm, offer, values, contributions, shared, dense, peers, today)
     scored = request.direction.factors
     makers = {name: factor.reason for name, factor in registered(pairing.offer).items() if name in scored}
     reasons = explain.reasons(facts, makers, tuple(name for name in pairing.fallbacks if name in scored))
@@ -254,30 +261,24 @@ def _scorer(weights: Weights) -> MatchScorer:
     return MatchScorer.from_weights(weights)
 
 
-@lru_cache(maxsize=4096)
-def _guesses(text: str, codes: tuple[str, ...]) -> dict[str, IndustryGuess]:
-    """A text's industries by code (cached: the same items come up again and again)."""
-    return {guess.code: guess for guess in infer_industries(text, codes)}
+def _shared_industry(
+    firm: CatalogueRecord, offer: CatalogueRecord, firm_row: np.ndarray, offer_row: np.ndarray
+) -> explain.SharedIndustry:
+    """The industry both sides show most strongly (as the industry factor takes it), and its words."""
+    products = firm_row * offer_row
+    column = int(np.argmax(products))
+    if products[column] <= 0:
+        return explain.SharedIndustry()
+    code = INDUSTRY_CODES[column]
 
+    def inferred(record: CatalogueRecord, row: np.ndarray) -> float | None:
+        """The side's probability of the industry when inferred; None when the record declares it."""
+        return None if code in declared(record) else float(row[column])
 
-def industries_of(record: CatalogueRecord) -> tuple[IndustryGuess, ...]:
-    """A record's industries, declared first, then inferred from its text, with the words that show them."""
-    return tuple(_guesses(record_text(record), tuple(declared(record))).values())
-
-
-def _shared_industry(firm: CatalogueRecord, other: CatalogueRecord) -> tuple[str | None, tuple[str, ...]]:
-    """The industry both sides show most strongly, with the words that show it."""
-    firm_guesses = _guesses(record_text(firm), tuple(declared(firm)))
-    other_guesses = _guesses(record_text(other), tuple(declared(other)))
-    common = [
-        (firm_guesses[code].confidence * other_guesses[code].confidence, code)
-        for code in firm_guesses.keys() & other_guesses.keys()
-    ]
-    if not common:
-        return None, ()
-    code = max(common)[1]
-    evidence = tuple(dict.fromkeys(firm_guesses[code].evidence + other_guesses[code].evidence))
-    return code, evidence
+    evidence = [word for record in (firm, offer) for word in term_evidence(record_text(record)).get(code, ())]
+    return explain.SharedIndustry(
+        code, tuple(dict.fromkeys(evidence)), inferred(firm, firm_row), inferred(offer, offer_row)
+    )
 
 
 def _shortfall_note(found: int, request: Request, excluded: Mapping[str, int], outside: int) -> str | None:

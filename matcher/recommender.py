@@ -12,9 +12,10 @@ from scipy import sparse
 
 from matcher.directions import Direction
 from matcher.encoder import Encoder, encode_query
-from matcher.industry import INDUSTRY_CODES, industry_matrix
+from matcher.industry import INDUSTRY_CODES, IndustryGuess, industry_rows, lexicon_matrix
+from matcher.industry_model import IndustryModel
 from matcher.lexical import Vocabulary
-from matcher.ranking import Match, MatchResult, Query, Request, Snapshot, declared, industries_of, rank
+from matcher.ranking import Match, MatchResult, Query, Request, Snapshot, declared, rank
 from matcher.store import ItemTable, NewRows, TableStore
 from matcher.tables import DISTRICTS, columns_of
 from matcher.text import record_text
@@ -27,6 +28,11 @@ __all__ = ["KINDS", "Match", "MatchResult", "Recommender"]
 KINDS: tuple[RecordKind, ...] = ("buildings", "enterprises", "scenarios")
 PEER_CONFIDENCE = 0.5
 """A building counts as gathering an industry when its confidence for it is at least this."""
+
+MODEL_KINDS: frozenset[RecordKind] = frozenset({"enterprises", "scenarios"})
+"""The kinds whose industries the industry model infers (the kinds it is trained on). A building's text
+describes premises, not a trade: the lexicon reads the industries it names, and one naming none stays
+open to every industry."""
 
 Changes = Mapping[RecordKind, tuple[Sequence[CatalogueRecord], Sequence[str]]]
 """Per kind: records to add or replace, and ids to remove."""
@@ -42,16 +48,28 @@ class Recommender:
     queries running meanwhile see the catalogue before or after it, never half of it. Vectors come
     from `encoder`; pass a `CachedEncoder` so that unchanged texts are never encoded again.
 
+    Industries a record does not declare are inferred from its text: by `industry_model` (a classifier
+    on the same vectors, combined with the lexicon) when given, else by the lexicon alone.
+
     Capacity (`set_capacity`): buildings are matched on their available area (the ledger's vacancy
     less the area leads have taken), and firms already placed in a building are not offered for
     buildings. `records` holds buildings as matched; the ledger's figures stay in `ledger`.
     """
 
     def __init__(
-        self, encoder: Encoder, *, weights: Weights | None = None, today: date | None = None
+        self,
+        encoder: Encoder,
+        *,
+        weights: Weights | None = None,
+        today: date | None = None,
+        industry_model: IndustryModel | None = None,
     ) -> None:
-        """Store the encoder, the weights (defaults when None) and the day deadlines are judged on."""
+        """Store the encoder, the weights (defaults when None), the day deadlines are judged on and the
+        industry model (the lexicon alone when None)."""
+        if industry_model is not None and industry_model.model_id != encoder.model_id:
+            raise ValueError(f"产业模型基于 {industry_model.model_id}，与嵌入模型 {encoder.model_id} 不符")
         self.encoder = encoder
+        self.industry_model = industry_model
         self.weights = weights or Weights()
         self.today = today
         self.records: dict[RecordKind, dict[str, CatalogueRecord]] = {kind: {} for kind in KINDS}
@@ -197,10 +215,9 @@ class Recommender:
             )
         if put:
             texts = [record_text(record) for record in put]
-            industries = industry_matrix(texts, [declared(record) for record in put])
-            store.append(
-                NewRows(put, self.encoder.encode(texts), industries, tf), self._vocabulary.snapshot()
-            )
+            vectors = self.encoder.encode(texts)
+            industries = self._industries(kind, put, texts, vectors)
+            store.append(NewRows(put, vectors, industries, tf), self._vocabulary.snapshot())
             if kind == "buildings":
                 new_rows = slice(store.size - len(put), store.size)
                 self._count_districts(store.columns["district"][new_rows], industries, 1)
@@ -251,13 +268,23 @@ class Recommender:
             if kind == "enterprises":  # a placed firm is only kept out of others' results, never refused
                 columns["placed"] = np.zeros(1, dtype=bool)
             return Query(record, columns, table.vectors[row], lexical, table.industries[row : row + 1])
-        return Query(
-            record,
-            columns_of(kind, [record]),
-            encode_query(self.encoder, text),
-            lexical,
-            industry_matrix([text], [declared(record)]),
-        )
+        vector = encode_query(self.encoder, text)
+        industries = self._industries(kind, [record], [text], vector[np.newaxis, :])
+        return Query(record, columns_of(kind, [record]), vector, lexical, industries)
+
+    def _industries(
+        self, kind: RecordKind, records: Sequence[CatalogueRecord], texts: Sequence[str], vectors: np.ndarray
+    ) -> np.ndarray:
+        """[m, 12] industry confidences of records: declared 1, inferred ones their probability."""
+        if self.industry_model is None or kind not in MODEL_KINDS:
+            inferred = lexicon_matrix(texts)
+        else:
+            inferred = self.industry_model.infer(texts, vectors)
+        return industry_rows(inferred, [declared(record) for record in records])
+
+    def industries(self, kind: RecordKind, record: CatalogueRecord) -> tuple[IndustryGuess, ...]:
+        """A record's industries (declared, then inferred) with the words that show them, best first."""
+        return self._query(self._snapshot, kind, record).guesses()
 
     def channel_similarities(
         self, firm: EnterpriseRecord, kind: RecordKind
@@ -297,7 +324,7 @@ class Recommender:
             broken = [names[name] for name, mask in violations.items() if mask.any()]
             if broken:
                 note = f"{direction.refusal}：{'；'.join(broken)}"
-                return MatchResult([], k, 0, note=note, industries=industries_of(record))
+                return MatchResult([], k, 0, note=note, industries=query.guesses())
             violations = {}
         request = Request(direction, violations, k, weights or self.weights, districts, today)
         return rank(snapshot, query, request)
