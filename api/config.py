@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from matcher.industry_model import DEFAULT_CACHE_DIR
 
 DEFAULT_DATABASE_URL = "sqlite:///var/xingpei.db"
 ENV_PREFIX = "XINGPEI_"
@@ -26,6 +28,13 @@ class Settings(BaseSettings):
 
     embedding_quantize: bool = True
     """Encode with the model's int8 ONNX copy (3-4x faster on CPU, cosine >= 0.99); false: float32."""
+
+    industry_inference: Literal["combined", "lexicon"] = "combined"
+    """How a record's undeclared industries are inferred: a classifier on the embedding vectors combined with
+    the lexicon (fitted once per model on matcher/industry_corpus/), or the lexicon alone."""
+
+    cache_dir: str = str(DEFAULT_CACHE_DIR)
+    """Where fits derived from the embedding model are kept (the industry classifier's, a few hundred KB)."""
 
     embedding_threads: int = Field(default=0, ge=0)
     """Threads one process encodes with; 0: every core, or with `serve --workers N`, the cores / N."""

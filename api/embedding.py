@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.config import Settings
 from matcher.encoder import CachedEncoder, Encoder, SentenceEncoder, content_key, expected_model_id
+from matcher.industry_model import IndustryModel, trained
 from models.text_vector import SqlVectorStore
 
 
@@ -13,6 +16,14 @@ def configured_model(settings: Settings) -> SentenceEncoder:
     """The embedding model the settings name (its int8 ONNX copy unless turned off)."""
     threads = settings.embedding_threads or None
     return SentenceEncoder(settings.embedding_model, quantize=settings.embedding_quantize, threads=threads)
+
+
+def industry_model(settings: Settings, encoder: Encoder) -> IndustryModel | None:
+    """The industry classifier of the encoder's model (fitted once, then read from the cache directory),
+    or None when the settings ask for the lexicon alone."""
+    if settings.industry_inference == "lexicon":
+        return None
+    return trained(encoder, Path(settings.cache_dir))
 
 
 def cached_encoder(

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth import LoginLimiter
 from api.config import Settings
+from api.embedding import industry_model
 from api.services import weights as weights_service
 from api.services.write import CapacityChange, CatalogueChange, Change
 from matcher.encoder import Encoder
@@ -81,7 +82,7 @@ def load_state(settings: Settings, sessions: sessionmaker[Session], encoder: Enc
         seen = stamps(session)
         capacity = load_capacity(session)
         session.commit()
-    recommender = Recommender(encoder, weights=weights)
+    recommender = Recommender(encoder, weights=weights, industry_model=industry_model(settings, encoder))
     recommender.set_capacity(capacity.taken, capacity.placed)
     recommender.load(catalogue)
     return AppState(settings, sessions, recommender, number, seen, seen.get(CAPACITY_STAMP, 0))

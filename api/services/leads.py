@@ -30,8 +30,10 @@ from api.services.write import (
 )
 from api.state import AppState
 from matcher.directions import for_firm
-from matcher.ranking import industries_of
+from matcher.industry import infer_industries
+from matcher.ranking import declared
 from matcher.registry import OfferKind
+from matcher.text import record_text
 from models.audit import record as audit
 from models.base import utcnow
 from models.capacity import load_capacity
@@ -90,8 +92,8 @@ def _name(record: CatalogueRecord) -> str:
 
 
 def main_industry(firm: EnterpriseRecord) -> str | None:
-    """The firm's first industry: declared, else the one its text points to most."""
-    guesses = industries_of(firm)
+    """The firm's first industry: declared, else the one the lexicon finds its text points to most."""
+    guesses = infer_industries(record_text(firm), declared(firm))
     return guesses[0].code if guesses else None
 
 

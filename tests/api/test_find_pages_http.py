@@ -12,8 +12,6 @@ from fastapi.testclient import TestClient
 from api.state import AppState
 from api.web.district_map import MapMark, district_map
 from api.web.pages_find import monthly_cost
-from matcher.industry import infer_industries
-from matcher.text import record_text
 from models.enums import Amenity, Industry
 from models.records import BuildingRecord, EnterpriseRecord
 from tests.api.conftest import Api
@@ -121,12 +119,13 @@ def test_the_industries_seen_in_the_profile_and_the_amenities_are_shown(staff: T
     html = _find(staff, industries="software_dev")
     text = _text(html)
     firm = EnterpriseRecord.model_validate({**PROFILE, "id": "adhoc", "industries": ["software_dev"]})
-    guesses = infer_industries(record_text(firm), ["software_dev"])
+    guesses = staff.app.state.xingpei.recommender.industries("enterprises", firm)  # type: ignore[attr-defined]
     assert guesses[0].declared
     assert len(guesses) > 1
     shown = "".join(
         Industry.parse(guess.code).label
-        + ("" if guess.declared else f"（推断：{'、'.join(guess.evidence[:3])}）")
+        + ("" if guess.declared else f"（推断，{guess.certainty}{'：' if guess.evidence else ''}")
+        + ("" if guess.declared else f"{'、'.join(guess.evidence[:3])}）")
         for guess in guesses
     )
     assert f"识别产业：{shown}" in re.sub(r"\s+", "", text)
