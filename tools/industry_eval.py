@@ -1,88 +1,143 @@
-"""The frozen industry evaluation set (matcher/industry_eval/) read by the lexicon: top-1 and top-3 by style.
+"""The frozen industry evaluation set (matcher/industry_eval/): lexicon, classifier and combined compared.
 
-Run: `python -m tools.industry_eval` (part of `make eval`). A guess is right when it is the text's
-primary industry or its secondary one; "no guess" counts texts the lexicon finds no industry in. The
-set is for evaluation only: nothing may be tuned on its texts (its README says why).
+Run: `python -m tools.industry_eval [MODEL_DIR]` (part of `make eval`). For each method it prints top-1
+(the text's primary industry first), top-1 counting a secondary label as right too, top-3 (the primary
+among the first three) and, for the lexicon, how many texts it finds no industry in; by style and by
+industry, for firms and scenarios. The classifier and the combination are fitted on the training corpus
+(matcher/industry_corpus/) only. The set is for evaluation only: nothing may be tuned on its texts (its
+README says why).
 """
 
 from __future__ import annotations
 
-import json
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from matcher.industry import infer_industries
+import numpy as np
+import numpy.typing as npt
+
+from matcher.encoder import DEFAULT_MODEL_DIR, SentenceEncoder
+from matcher.industry import INDUSTRY_CODES, MIN_CONFIDENCE, lexicon_matrix
+from matcher.industry_model import DEFAULT_CACHE_DIR, IndustryModel, Labelled, read_labelled, trained
 
 EVAL_DIR = Path(__file__).resolve().parent.parent / "matcher" / "industry_eval"
 STYLES = ("terse", "brochure", "call_notes", "acronym", "indirect")
-Guesser = Callable[[str], Sequence[str]]
-"""A text → industry codes, most likely first."""
+KINDS = {"firms": "firm", "scenarios": "scenario"}
+BINS = 10
+"""Bins of the calibration error."""
 
-
-@dataclass(frozen=True)
-class Item:
-    """One labelled text of the set."""
-
-    text: str
-    style: str
-    labels: frozenset[str]
+Probabilities = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
 class Score:
-    """How a guesser did on some items: share right first, right in the first three, with no guess."""
+    """How a method did on some items."""
 
     items: int
     top1: float
+    """Share whose primary industry comes first."""
+    accepted: float
+    """Share whose first guess is the primary or a secondary industry."""
     top3: float
+    """Share whose primary industry is among the first three guesses."""
     none: float
+    """Share with no guess at all."""
 
 
-def items(kind: str) -> list[Item]:
+def items(kind: str) -> list[Labelled]:
     """The set's firms or scenarios."""
-    rows = (
-        json.loads(line) for line in (EVAL_DIR / f"{kind}.jsonl").read_text(encoding="utf-8").splitlines()
-    )
-    return [Item(row["text"], row["style"], frozenset([row["industry"], *row["also"]])) for row in rows]
+    return read_labelled(EVAL_DIR / f"{kind}.jsonl", KINDS[kind])
 
 
-def lexicon(text: str) -> list[str]:
-    """The lexicon's industries for a text, most likely first."""
-    return [guess.code for guess in infer_industries(text)]
+def ranked(probabilities: Probabilities, floor: float = 0.0) -> list[list[str]]:
+    """Each row's industries above `floor`, most likely first (ties in code order)."""
+    order = np.argsort(-probabilities, axis=1, kind="stable")
+    return [
+        [INDUSTRY_CODES[column] for column in row_order if row[column] > floor]
+        for row, row_order in zip(probabilities, order, strict=True)
+    ]
 
 
-def score(found: Sequence[Item], guess: Guesser) -> Score:
-    """The guesser's top-1, top-3 and no-guess shares on `found`."""
-    guesses = [list(guess(item.text)) for item in found]
+def score(found: Sequence[Labelled], guesses: Sequence[Sequence[str]]) -> Score:
+    """Top-1, accepted top-1, top-3 and no-guess shares of `guesses` for `found`."""
     count = len(found) or 1
+    pairs = list(zip(found, guesses, strict=True))
     return Score(
         items=len(found),
-        top1=sum(bool(g) and g[0] in item.labels for g, item in zip(guesses, found, strict=True)) / count,
-        top3=sum(any(code in item.labels for code in g[:3]) for g, item in zip(guesses, found, strict=True))
-        / count,
-        none=sum(not g for g in guesses) / count,
+        top1=sum(bool(g) and g[0] == item.industry for item, g in pairs) / count,
+        accepted=sum(bool(g) and g[0] in (item.industry, *item.also) for item, g in pairs) / count,
+        top3=sum(item.industry in g[:3] for item, g in pairs) / count,
+        none=sum(not g for _, g in pairs) / count,
     )
 
 
-def table(kind: str, guess: Guesser) -> list[str]:
-    """One Markdown table: the whole set, then each style."""
-    found = items(kind)
-    lines = ["| style | n | top-1 | top-3 | no guess |", "|---|---|---|---|---|"]
-    for style in ("all", *STYLES):
-        chosen = found if style == "all" else [item for item in found if item.style == style]
-        result = score(chosen, guess)
-        lines.append(
-            f"| {style} | {result.items} | {result.top1:.2f} | {result.top3:.2f} | {result.none:.2f} |"
-        )
+def calibration_error(found: Sequence[Labelled], probabilities: Probabilities) -> float:
+    """Expected calibration error of the first guess: |confidence − accuracy| averaged over 10 bins."""
+    confidence = probabilities.max(axis=1)
+    first = [INDUSTRY_CODES[int(column)] for column in np.argmax(probabilities, axis=1)]
+    right = np.array([code == item.industry for code, item in zip(first, found, strict=True)])
+    bins = np.minimum((confidence * BINS).astype(int), BINS - 1)
+    gaps = [
+        abs(confidence[bins == b].mean() - right[bins == b].mean()) * np.mean(bins == b) for b in set(bins)
+    ]
+    return float(sum(gaps))
+
+
+Method = Callable[[Sequence[Labelled]], list[list[str]]]
+
+
+def methods(model: IndustryModel, encode: Callable[[list[str]], np.ndarray]) -> dict[str, Method]:
+    """The three methods compared: lexicon alone, classifier alone, both combined."""
+
+    def lexicon(found: Sequence[Labelled]) -> list[list[str]]:
+        return ranked(lexicon_matrix([item.text for item in found]), MIN_CONFIDENCE)
+
+    def classifier(found: Sequence[Labelled]) -> list[list[str]]:
+        return ranked(model.classify(encode([item.text for item in found])))
+
+    def combined(found: Sequence[Labelled]) -> list[list[str]]:
+        texts = [item.text for item in found]
+        return ranked(model.infer(texts, encode(texts)))
+
+    return {"lexicon": lexicon, "classifier": classifier, "combined": combined}
+
+
+def table(found: Sequence[Labelled], guesses: dict[str, list[list[str]]], by: str) -> list[str]:
+    """One Markdown table: the whole set, then each style (or industry); a column group per method."""
+    names = list(guesses)
+    header = "| " + by + " | n | " + " | ".join(f"{name} top-1 | top-1 (+2nd) | top-3" for name in names)
+    lines = [header + " | lexicon no guess |", "|---" * (3 + 3 * len(names)) + "|"]
+    groups = STYLES if by == "style" else INDUSTRY_CODES
+    for group in ("all", *groups):
+        rows = [i for i, item in enumerate(found) if group == "all" or getattr(item, by) == group]
+        cells = []
+        none = 0.0
+        for name in names:
+            result = score([found[i] for i in rows], [guesses[name][i] for i in rows])
+            cells.append(f"{result.top1:.2f} | {result.accepted:.2f} | {result.top3:.2f}")
+            none = result.none if name == "lexicon" else none
+        lines.append(f"| {group} | {len(rows)} | " + " | ".join(cells) + f" | {none:.2f} |")
     return lines
 
 
 def main() -> None:
-    """Print the lexicon's tables for firms and scenarios."""
-    for kind in ("firms", "scenarios"):
-        print(f"\nIndustry of {kind} on the frozen evaluation set, lexicon alone:")
-        print("\n".join(table(kind, lexicon)))
+    """Fit (or read the cached fit of) the industry model and print the tables for firms and scenarios."""
+    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_MODEL_DIR
+    encoder = SentenceEncoder(folder)
+    model = trained(encoder, DEFAULT_CACHE_DIR)
+    compared = methods(model, encoder.encode)
+    for kind in KINDS:
+        found = items(kind)
+        guesses = {name: method(found) for name, method in compared.items()}
+        texts = [item.text for item in found]
+        error = calibration_error(found, model.infer(texts, encoder.encode(texts)))
+        print(f"\nIndustry of {kind} on the frozen evaluation set ({len(found)} texts), by style:")
+        print("\n".join(table(found, guesses, "style")))
+        print("\nby industry (primary label):")
+        print("\n".join(table(found, guesses, "industry")))
+        print(f"\ncombined: calibration error of the first guess (10 bins) {error:.3f}")
 
 
 if __name__ == "__main__":
