@@ -13,6 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model,
 from pydantic_core import PydanticCustomError
 
 from matcher.ranking import Match
+from models.enums import Industry
 from models.records import (
     RECORD_TYPES,
     BuildingRecord,
@@ -194,14 +195,28 @@ MatchOut = _shown(Match, "MatchOut", "One recommended item.", frozenset({"record
 """A result of the matcher as the API shows it: every field of `Match` but the record."""
 
 
+class IndustryOut(BaseModel):
+    """One industry of the record matched for: declared, or inferred with its probability."""
+
+    code: Industry
+    label: str
+    probability: float = Field(description="声明的产业为 1；推断的为模型给出的概率（0–1）")
+    declared: bool
+    certainty: str = Field(description="推断的把握：把握较大（≥0.7）、把握一般（≥0.4）、把握较小；声明的为空")
+    evidence: list[str] = Field(description="文本中指向该产业的词语")
+
+
 class MatchAnswer(BaseModel):
     """A match answer (SPEC section 6), naming the weights version it used."""
 
     results: list[MatchOut]  # type: ignore[valid-type]  # built from `Match` at import time
     requested: int
     eligible: int = Field(description="满足全部硬性条件的候选数")
-    excluded: dict[str, int] = Field(description="因各硬性条件被排除的候选数")
+    excluded: dict[str, int] = Field(
+        description="因各硬性条件被排除的候选数；一个候选只计一次，记在它违反的第一条条件下"
+    )
     note: str | None
+    industries: list[IndustryOut] = Field(description="查询方的产业：声明的在前，其后为推断的（按概率）")
     weights_version: int
 
 

@@ -13,6 +13,7 @@ from api.services.catalogue import RecordNotFound
 from api.state import AppState, WeightsInUse, synchronise
 from matcher.directions import Direction
 from matcher.recommender import MatchResult
+from models.enums import Industry
 from models.records import CatalogueRecord, RecordKind
 
 MAX_K = 50
@@ -37,6 +38,17 @@ class Answer:
             "eligible": result.eligible,
             "excluded": result.excluded,
             "note": result.note,
+            "industries": [
+                {
+                    "code": guess.code,
+                    "label": Industry.parse(guess.code).label,
+                    "probability": guess.confidence,
+                    "declared": guess.declared,
+                    "certainty": guess.certainty,
+                    "evidence": list(guess.evidence),
+                }
+                for guess in result.industries
+            ],
             "weights_version": self.weights_version,
         }
 

@@ -8,7 +8,7 @@ from tests.files import building, enterprise
 
 def _check(answer: dict, k: int) -> None:  # type: ignore[type-arg]
     """The SPEC answer shape: results best first with components adding up to the score."""
-    assert set(answer) >= {"results", "weights_version", "note", "eligible"}
+    assert set(answer) >= {"results", "weights_version", "note", "eligible", "industries"}
     assert len(answer["results"]) <= k
     for rank, result in enumerate(answer["results"], start=1):
         assert set(result) == {"id", "name", "rank", "score", "components", "reasons", "district"}
@@ -82,6 +82,16 @@ def test_ad_hoc_profiles_are_not_stored(api: Api) -> None:
     assert answer.status_code == 200, answer.text
     _check(answer.json(), 10)
     assert {r["district"] for r in answer.json()["results"]} <= {"渝中区"}
+    declared, *inferred = answer.json()["industries"]
+    assert declared == {
+        "code": "ic_design",
+        "label": "集成电路设计",
+        "probability": 1.0,
+        "declared": True,
+        "certainty": "",
+        "evidence": ["集成电路设计", "流片", "模拟芯片", "射频前端", "微电子"],
+    }
+    assert all(not guess["declared"] and 0.2 <= guess["probability"] < 1 for guess in inferred)
     assert api.client.get("/api/v1/enterprises/PHONE", headers=api.staff).status_code == 404
     anonymous = api.client.post("/api/v1/match/scenarios", json=profile)
     assert anonymous.status_code == 200
