@@ -11,7 +11,7 @@ export OMP_NUM_THREADS ?= 2
 
 .PHONY: install browser model run serve test test-sqlite test-postgres test-slow fuzz lint eval notebooks demo-data \
 	bench bench-results bench-match bench-encoding bench-import bench-pages bench-pages-quick wrk load soak bench-memory \
-	bench-allocation bench-learning clean
+	bench-allocation bench-learning bench-industry clean
 
 install: $(STAMP) $(MODEL)
 
@@ -79,7 +79,7 @@ bench-import: install
 # firms), then one table of goals and figures (bench/results.py; soak separately: make soak).
 # Run them one after the other on a quiet machine.
 bench:
-	$(MAKE) bench-match bench-encoding load bench-import bench-memory bench-allocation bench-learning
+	$(MAKE) bench-match bench-encoding load bench-import bench-memory bench-allocation bench-learning bench-industry
 	$(BIN)/python bench/results.py
 
 bench-results: install
@@ -98,6 +98,10 @@ bench-allocation: install
 # Learning the weights from outcomes over 20 simulated demo histories: recovery, replay, false evidence.
 bench-learning: install
 	$(BIN)/python bench/learning.py
+
+# What inferring industries with the classifier costs: per text, per typed-in match, fitting once.
+bench-industry: install
+	$(BIN)/python bench/industry.py
 
 # Server-side render time of every page over the demo data (the real model; -quick uses a small fake one).
 bench-pages: install
