@@ -84,13 +84,15 @@ def industry_reason(facts: PairFacts) -> str | None:
         return None
     label = _label(shared.code)
     offer = f"{facts.wording('楼宇重点引进', '场景需要')}{label}{_inferred(shared.offer_inferred)}"
+    words = [word for word in shared.evidence if word != label][:3]
+    notes = [f"依据：{'、'.join(words)}"] if words else []
     if shared.firm_inferred is None:
         firm = "与企业主业一致"
     else:
-        firm = f"企业主业推断为{label}（{certainty(shared.firm_inferred)}）"
-    words = [word for word in shared.evidence if word != label][:3]
-    proof = f"（依据：{'、'.join(words)}）" if words else ""
-    return f"产业契合：{offer}，{firm}{proof}"
+        firm = f"企业主业推断为{label}"
+        notes.insert(0, certainty(shared.firm_inferred))
+    details = f"（{'；'.join(notes)}）" if notes else ""
+    return f"产业契合：{offer}，{firm}{details}"
 
 
 def semantic_reason(facts: PairFacts) -> str:

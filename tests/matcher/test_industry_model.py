@@ -248,13 +248,16 @@ def test_a_mixed_firm_fits_both_kinds_of_building_a_little_and_the_reasons_say_h
     recommender = Recommender(HashingEncoder(), industry_model=model).load(
         {"buildings": buildings, "enterprises": [], "scenarios": []}
     )
-    result = recommender.match(for_firm("buildings"), make_firm("F1", description="做设备的软件"), k=3)
+    result = recommender.match(for_firm("buildings"), make_firm("F1", description="做设备联网的软件"), k=3)
     industry = {match.id: match.components["industry"] for match in result.results}
     assert industry["B0"] > industry["B1"] > industry["B2"] == 0
     assert industry["B0"] / industry["B1"] == pytest.approx(0.6 / 0.4, rel=1e-3)
     reasons = {match.id: match.reasons for match in result.results}
-    assert any("企业主业推断为工业互联网（把握一般）" in reason for reason in reasons["B0"])
-    assert any("企业主业推断为物联网和嵌入式软件（把握较小）" in reason for reason in reasons["B1"])
+    assert (
+        "产业契合：楼宇重点引进工业互联网，企业主业推断为工业互联网（把握一般；依据：设备联网）"
+        in reasons["B0"]
+    )
+    assert any("企业主业推断为物联网和嵌入式软件（把握较小" in reason for reason in reasons["B1"])
     assert [(guess.code, guess.certainty) for guess in result.industries] == [
         ("industrial_internet", "把握一般"),
         ("iot_embedded", "把握较小"),
