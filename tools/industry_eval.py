@@ -1,11 +1,12 @@
 """The frozen industry evaluation set (matcher/industry_eval/): lexicon, classifier and combined compared.
 
-Run: `python -m tools.industry_eval [MODEL_DIR]` (part of `make eval`). For each method it prints top-1
-(the text's primary industry first), top-1 counting a secondary label as right too, top-3 (the primary
-among the first three) and, for the lexicon, how many texts it finds no industry in; by style and by
-industry, for firms and scenarios. The classifier and the combination are fitted on the training corpus
-(matcher/industry_corpus/) only. The set is for evaluation only: nothing may be tuned on its texts (its
-README says why).
+Run: `python -m tools.industry_eval [MODEL_DIR] [--validation]` (part of `make eval`); `--validation`
+reads the validation set (matcher/industry_validation/) instead, the one to choose between variants on.
+For each method it prints top-1 (the text's primary industry first), top-1 counting a secondary label
+as right too, top-3 (the primary among the first three) and, for the lexicon, how many texts it finds
+no industry in; by style and by industry, for firms and scenarios. The classifier and the combination
+are fitted on the training corpus (matcher/industry_corpus/) only. The frozen set is for evaluation
+only: nothing may be tuned on its texts (its README says why).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from matcher.industry import INDUSTRY_CODES, MIN_CONFIDENCE, lexicon_matrix
 from matcher.industry_model import DEFAULT_CACHE_DIR, IndustryModel, Labelled, read_labelled, trained
 
 EVAL_DIR = Path(__file__).resolve().parent.parent / "matcher" / "industry_eval"
+VALIDATION_DIR = EVAL_DIR.parent / "industry_validation"
 STYLES = ("terse", "brochure", "call_notes", "acronym", "indirect")
 KINDS = {"firms": "firm", "scenarios": "scenario"}
 BINS = 10
@@ -46,9 +48,9 @@ class Score:
     """Share with no guess at all."""
 
 
-def items(kind: str) -> list[Labelled]:
-    """The set's firms or scenarios."""
-    return read_labelled(EVAL_DIR / f"{kind}.jsonl", KINDS[kind])
+def items(kind: str, folder: Path = EVAL_DIR) -> list[Labelled]:
+    """A set's firms or scenarios (the frozen evaluation set unless another folder is given)."""
+    return read_labelled(folder / f"{kind}.jsonl", KINDS[kind])
 
 
 def ranked(probabilities: Probabilities, floor: float = 0.0) -> list[list[str]]:
@@ -124,16 +126,17 @@ def table(found: Sequence[Labelled], guesses: dict[str, list[list[str]]], by: st
 
 def main() -> None:
     """Fit (or read the cached fit of) the industry model and print the tables for firms and scenarios."""
-    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_MODEL_DIR
-    encoder = SentenceEncoder(folder)
+    arguments = [argument for argument in sys.argv[1:] if argument != "--validation"]
+    labelled = VALIDATION_DIR if "--validation" in sys.argv else EVAL_DIR
+    encoder = SentenceEncoder(Path(arguments[0]) if arguments else DEFAULT_MODEL_DIR)
     model = trained(encoder, DEFAULT_CACHE_DIR)
     compared = methods(model, encoder.encode)
     for kind in KINDS:
-        found = items(kind)
+        found = items(kind, labelled)
         guesses = {name: method(found) for name, method in compared.items()}
         texts = [item.text for item in found]
         error = calibration_error(found, model.infer(texts, encoder.encode(texts)))
-        print(f"\nIndustry of {kind} on the frozen evaluation set ({len(found)} texts), by style:")
+        print(f"\nIndustry of {kind} in {labelled.name} ({len(found)} texts), by style:")
         print("\n".join(table(found, guesses, "style")))
         print("\nby industry (primary label):")
         print("\n".join(table(found, guesses, "industry")))

@@ -28,7 +28,7 @@ from matcher.industry_model import (
 from matcher.recommender import Recommender
 from models.records import BuildingRecord, EnterpriseRecord
 from tests.files import building, enterprise
-from tools.industry_eval import EVAL_DIR, calibration_error
+from tools.industry_eval import EVAL_DIR, VALIDATION_DIR, calibration_error
 
 STYLES = {"terse", "brochure", "call_notes", "acronym", "indirect"}
 CLASSES = (
@@ -98,6 +98,29 @@ def test_the_corpus_shares_no_text_with_the_frozen_evaluation_set() -> None:
     assert not {_normalised(item.text) for item in evaluation} & {_normalised(item.text) for item in corpus}
     close = [item.text for item in evaluation if _closest(_bigrams(item.text), grams) >= 0.5]
     assert len(close) <= 0.02 * len(evaluation), close
+
+
+def test_the_validation_set_is_apart_from_the_corpus_and_the_frozen_set() -> None:
+    """The set variants are chosen on: every need different, none in the corpus or the frozen set."""
+    validation = [
+        item
+        for name in ("firms", "scenarios")
+        for item in read_labelled(VALIDATION_DIR / f"{name}.jsonl", name[:-1])
+    ]
+    counts = Counter((item.industry, item.kind) for item in validation)
+    assert all(counts[code, "firm"] >= 5 and counts[code, "scenario"] >= 10 for code in INDUSTRY_CODES), (
+        counts
+    )
+    assert sum(item.style == "indirect" for item in validation) >= len(validation) / 2
+    others = [*training_corpus()]
+    others += [
+        item
+        for name in ("firms", "scenarios")
+        for item in read_labelled(EVAL_DIR / f"{name}.jsonl", name[:-1])
+    ]
+    seen = {_normalised(item.text) for item in others}
+    assert len({_normalised(item.text) for item in validation}) == len(validation)
+    assert not {_normalised(item.text) for item in validation} & seen
 
 
 def test_a_corpus_row_with_an_unknown_code_is_refused_with_its_line(tmp_path: Path) -> None:
