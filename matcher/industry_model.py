@@ -20,6 +20,7 @@ import json
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -205,8 +206,8 @@ def corpus_digest(corpus: Sequence[Labelled]) -> str:
 def trained(encoder: Encoder, cache: Path | None = None, corpus_dir: Path = CORPUS_DIR) -> IndustryModel:
     """An encoder's industry model: from this process's memory or from `cache` when fitted before, else
     fitted (and kept in both)."""
-    corpus = training_corpus(corpus_dir)
-    name = f"industry-{encoder.model_id}-{corpus_digest(corpus)}.npz"
+    corpus, digest = _read_once(corpus_dir)
+    name = f"industry-{encoder.model_id}-{digest}.npz"
     path = cache / name if cache else None
     key = str(path.resolve()) if path else name
     with _FITTING:
@@ -220,6 +221,13 @@ def trained(encoder: Encoder, cache: Path | None = None, corpus_dir: Path = CORP
                 model.save(path)
         _FITTED[key] = model
         return model
+
+
+@cache
+def _read_once(folder: Path) -> tuple[tuple[Labelled, ...], str]:
+    """The corpus of a folder and its digest, read once per process (every server start asks for them)."""
+    corpus = tuple(training_corpus(folder))
+    return corpus, corpus_digest(corpus)
 
 
 _FITTED: dict[str, IndustryModel] = {}

@@ -130,12 +130,13 @@ def main() -> None:
     labelled = VALIDATION_DIR if "--validation" in sys.argv else EVAL_DIR
     encoder = SentenceEncoder(Path(arguments[0]) if arguments else DEFAULT_MODEL_DIR)
     model = trained(encoder, DEFAULT_CACHE_DIR)
-    compared = methods(model, encoder.encode)
     for kind in KINDS:
         found = items(kind, labelled)
-        guesses = {name: method(found) for name, method in compared.items()}
         texts = [item.text for item in found]
-        error = calibration_error(found, model.infer(texts, encoder.encode(texts)))
+        vectors = dict(zip(texts, encoder.encode(texts), strict=True))  # each text encoded once
+        compared = methods(model, lambda batch: np.stack([vectors[text] for text in batch]))  # noqa: B023
+        guesses = {name: method(found) for name, method in compared.items()}
+        error = calibration_error(found, model.infer(texts, np.stack([vectors[text] for text in texts])))
         print(f"\nIndustry of {kind} in {labelled.name} ({len(found)} texts), by style:")
         print("\n".join(table(found, guesses, "style")))
         print("\nby industry (primary label):")
