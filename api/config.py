@@ -36,6 +36,15 @@ class Settings(BaseSettings):
     cache_dir: str = str(DEFAULT_CACHE_DIR)
     """Where fits derived from the embedding model are kept (the industry classifier's, a few hundred KB)."""
 
+    encode_batch_ms: float = Field(default=4.0, ge=0, le=100)
+    """How long a typed-in text waits for others to share one model call (ms); 0: each is encoded alone."""
+
+    encode_batch_max: int = Field(default=32, ge=1, le=256)
+    """At most this many typed-in texts in one model call."""
+
+    snapshot: bool = True
+    """Start from the recommender's build kept in `cache_dir` while the catalogue is unchanged since."""
+
     embedding_threads: int = Field(default=0, ge=0)
     """Threads one process encodes with; 0: every core, or with `serve --workers N`, the cores / N."""
 
