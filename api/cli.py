@@ -231,7 +231,7 @@ def _warm_up(settings: Settings) -> None:
     Workers then start from the cache alone: they never encode the catalogue, and so never race to
     insert the same vectors into the database.
     """
-    from api.state import load_state
+    from api.loading import load_state
 
     database = sessions(settings)
     encoder = cached_encoder(settings, database)

@@ -26,7 +26,7 @@ def sessions(settings: Settings) -> sessionmaker[Session]:
 def loaded_state() -> AppState:
     """The configured catalogue loaded into a recommender, as the web app does at start-up."""
     from api.embedding import cached_encoder
-    from api.state import load_state
+    from api.loading import load_state
 
     settings = get_settings()
     database = sessions(settings)
