@@ -17,9 +17,9 @@ from api import errors, web
 from api.config import Settings, get_settings
 from api.database import open_database
 from api.embedding import cached_encoder
+from api.loading import load_state
 from api.malloc import limit_arenas
 from api.routes import allocation, auth, catalogue, imports, indicators, leads, matches, weights
-from api.loading import load_state
 from api.state import AppState
 from matcher.encoder import Encoder
 from models.database import make_session_factory
