@@ -29,8 +29,14 @@ def industry_model(settings: Settings, encoder: Encoder) -> IndustryModel | None
 def cached_encoder(
     settings: Settings, sessions: sessionmaker[Session], model: Encoder | None = None
 ) -> CachedEncoder:
-    """`model` (the configured one when None) behind the database's vector cache."""
-    return CachedEncoder(model or configured_model(settings), SqlVectorStore(sessions))
+    """`model` (the configured one when None) behind the database's vector cache, typed-in texts of
+    concurrent requests batched into shared model calls as the settings say."""
+    return CachedEncoder(
+        model or configured_model(settings),
+        SqlVectorStore(sessions),
+        batch_window=settings.encode_batch_ms / 1000,
+        batch_max=settings.encode_batch_max,
+    )
 
 
 def uncached(settings: Settings, sessions: sessionmaker[Session], texts: list[str]) -> list[str]:

@@ -14,6 +14,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from matcher.batching import EncodeBatcher
+
 PREFIX = "query: "
 """multilingual-e5 matches symmetric texts best with the query prefix on both sides."""
 
@@ -245,8 +247,11 @@ def content_key(model_id: str, text: str) -> str:
 class CachedEncoder:
     """An encoder that looks vectors up by content hash and encodes only what it has not seen."""
 
-    def __init__(self, encoder: Encoder, store: VectorStore) -> None:
-        """Wrap `encoder`, keeping vectors in `store`."""
+    def __init__(
+        self, encoder: Encoder, store: VectorStore, *, batch_window: float = 0.0, batch_max: int = 32
+    ) -> None:
+        """Wrap `encoder`, keeping vectors in `store`; typed-in texts of concurrent callers share model
+        calls when `batch_window` (seconds) is above 0 (see `EncodeBatcher`)."""
         self.inner = encoder
         self.store = store
         self.model_id = encoder.model_id
@@ -255,6 +260,7 @@ class CachedEncoder:
         """How many texts were actually encoded (not found in the store)."""
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._queries_lock = threading.Lock()
+        self._batcher = EncodeBatcher(encoder.encode, window=batch_window, max_batch=batch_max)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors for texts, [n, dim], encoding only the unseen ones."""
@@ -283,7 +289,7 @@ class CachedEncoder:
                 self._queries.move_to_end(key)
                 return self._queries[key]
         stored = self.store.get_many([key]).get(key)
-        vector = stored if stored is not None else self.inner.encode([text])[0]
+        vector = stored if stored is not None else self._batcher.encode(text)
         with self._queries_lock:
             self._queries[key] = vector
             while len(self._queries) > QUERY_CACHE_SIZE:
