@@ -226,14 +226,18 @@ def _export_settings(settings: Settings) -> None:
 
 
 def _warm_up(settings: Settings) -> None:
-    """Encode every catalogue text not yet in the vector cache (runs in a child process, then exits).
+    """Encode every catalogue text not yet in the vector cache and keep the build's snapshot (runs in a
+    child process, then exits); nothing to do when a whole snapshot of the current catalogue is kept.
 
-    Workers then start from the cache alone: they never encode the catalogue, and so never race to
-    insert the same vectors into the database.
+    Workers then start from the snapshot (or the cache) alone: they never encode the catalogue, and so
+    never race to insert the same vectors into the database or to write the snapshot.
     """
-    from api.loading import load_state
+    from api.loading import load_state, snapshot_ready
 
     database = sessions(settings)
+    if snapshot_ready(settings, database):
+        typer.echo("启动快照与目录一致：工作进程直接从快照启动")
+        return
     encoder = cached_encoder(settings, database)
     load_state(settings, database, encoder)
     typer.echo(f"向量缓存已就绪：新编码 {encoder.encoded} 条文本")

@@ -1,6 +1,15 @@
-"""Start-up: build the app's state (the recommender over the catalogue, the weights) from the database."""
+"""Start-up: build the app's state (the recommender over the catalogue, the weights) from the database.
+
+With `settings.snapshot`, the build is kept in `cache_dir` (`matcher.snapshot`) and the next start reads
+it instead of building: a snapshot of another model, industry setting, database or code version, or a
+damaged one, is rebuilt (and the reason logged), never served. Kinds written since the snapshot are
+read again from the database and replaced, as `api.state.synchronise` does for another process's writes.
+"""
 
 from __future__ import annotations
+
+import logging
+from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -8,25 +17,105 @@ from api.config import Settings
 from api.embedding import industry_model
 from api.services import weights as weights_service
 from api.state import AppState
-from matcher.encoder import Encoder
+from matcher import snapshot
+from matcher.encoder import Encoder, expected_model_id
+from matcher.industry_model import IndustryModel
 from matcher.recommender import KINDS, Recommender
 from matcher.weights import Weights
 from models.capacity import CAPACITY_STAMP, load_capacity
-from models.catalogue import iter_records
-from models.catalogue_stamp import stamps
+from models.catalogue import KIND_LABELS, iter_records
+from models.catalogue_stamp import lineage, stamps
+
+log = logging.getLogger("uvicorn.error")
+SNAPSHOT_FILE = "recommender.snapshot"
+
+
+def snapshot_path(settings: Settings) -> Path:
+    """Where the recommender's build is kept."""
+    return Path(settings.cache_dir) / SNAPSHOT_FILE
+
+
+def snapshot_key(settings: Settings, model_id: str, session: Session) -> snapshot.SnapshotKey:
+    """The key a usable snapshot has: this model, industry setting and database (and code version)."""
+    return snapshot.SnapshotKey(model_id, settings.industry_inference, lineage(session))
 
 
 def load_state(settings: Settings, sessions: sessionmaker[Session], encoder: Encoder) -> AppState:
-    """Read the catalogue and the current weights, and build the recommender once."""
+    """Read the current weights and the catalogue's build (the snapshot, or the records built once)."""
+    industries = industry_model(settings, encoder)
     with sessions() as session:
+        seen = stamps(session)  # before the records: a write in between shows as a change, never hides
         version = weights_service.current(session)
-        catalogue = {kind: list(iter_records(session, kind)) for kind in KINDS}
         weights = Weights(**version.weights)
-        number = version.version
-        seen = stamps(session)
         capacity = load_capacity(session)
+        key = snapshot_key(settings, encoder.model_id, session)
+        restored = _restored(settings, key, encoder, weights, industries)
+        if restored is None:
+            catalogue = {kind: list(iter_records(session, kind)) for kind in KINDS}
+            recommender = Recommender(encoder, weights=weights, industry_model=industries)
+            recommender.set_capacity(capacity.taken, capacity.placed)
+            recommender.load(catalogue)
+            moved = list(KINDS)
+        else:
+            recommender, kept = restored
+            moved = [kind for kind in KINDS if kept.get(kind, 0) != seen.get(kind, 0)]
+            recommender.set_capacity(capacity.taken, capacity.placed)
+            for kind in moved:
+                log.info("启动快照之后%s有改动：从数据库重新读取", KIND_LABELS[kind])
+                recommender.replace(kind, list(iter_records(session, kind)))
         session.commit()
-    recommender = Recommender(encoder, weights=weights, industry_model=industry_model(settings, encoder))
-    recommender.set_capacity(capacity.taken, capacity.placed)
-    recommender.load(catalogue)
-    return AppState(settings, sessions, recommender, number, seen, seen.get(CAPACITY_STAMP, 0))
+    if settings.snapshot and moved:
+        _save(settings, key, {kind: seen.get(kind, 0) for kind in KINDS}, recommender)
+    return AppState(settings, sessions, recommender, version.version, seen, seen.get(CAPACITY_STAMP, 0))
+
+
+def snapshot_ready(settings: Settings, sessions: sessionmaker[Session]) -> bool:
+    """Whether a whole snapshot of the current catalogue is kept (checked without loading any model)."""
+    if not settings.snapshot:
+        return False
+    model = expected_model_id(settings.embedding_model, settings.embedding_quantize)
+    with sessions() as session:
+        seen = stamps(session)
+        key = snapshot_key(settings, model, session)
+    try:
+        kept = snapshot.check(snapshot_path(settings), key)
+    except snapshot.SnapshotRejected:
+        return False
+    return all(kept.get(kind, 0) == seen.get(kind, 0) for kind in KINDS)
+
+
+def _restored(
+    settings: Settings,
+    key: snapshot.SnapshotKey,
+    encoder: Encoder,
+    weights: Weights,
+    industries: IndustryModel | None,
+) -> tuple[Recommender, dict[str, int]] | None:
+    """The recommender kept in the snapshot and the stamps it reflects; None to build afresh."""
+    if not settings.snapshot:
+        return None
+    path = snapshot_path(settings)
+    try:
+        saved = snapshot.read(path, key)
+        recommender = Recommender.restored(encoder, saved.state, weights=weights, industry_model=industries)
+    except (snapshot.SnapshotRejected, ValueError) as error:
+        if path.exists():
+            log.warning("不使用启动快照 %s，改为从数据库重新构建：%s", path, error)
+        else:
+            log.info("尚无启动快照 %s：从数据库构建，之后写入快照", path)
+        return None
+    log.info("从启动快照 %s 载入推荐器（无需重新构建）", path)
+    return recommender, saved.stamps
+
+
+def _save(
+    settings: Settings, key: snapshot.SnapshotKey, seen: dict[str, int], recommender: Recommender
+) -> None:
+    """Keep the build for the next start; a failure to write is logged, never stops the server."""
+    path = snapshot_path(settings)
+    try:
+        snapshot.write(path, key, seen, recommender.state())
+    except OSError as error:
+        log.warning("启动快照 %s 未能写入（下次启动将重新构建）：%s", path, error)
+        return
+    log.info("已写入启动快照 %s", path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -23,7 +24,7 @@ from matcher.weights import Weights
 from models.clock import china_today
 from models.records import BuildingRecord, CatalogueRecord, EnterpriseRecord, RecordKind
 
-__all__ = ["KINDS", "Match", "MatchResult", "Recommender"]
+__all__ = ["KINDS", "Match", "MatchResult", "Recommender", "RecommenderState"]
 
 KINDS: tuple[RecordKind, ...] = ("buildings", "enterprises", "scenarios")
 PEER_CONFIDENCE = 0.5
@@ -36,6 +37,25 @@ open to every industry."""
 
 Changes = Mapping[RecordKind, tuple[Sequence[CatalogueRecord], Sequence[str]]]
 """Per kind: records to add or replace, and ids to remove."""
+
+
+@dataclass(frozen=True, eq=False)
+class RecommenderState:
+    """Everything a build computed from the catalogue (what `matcher.snapshot` keeps on disk).
+
+    The encoder, industry model, weights and day are not part of it: they are given again on restoring.
+    """
+
+    records: dict[RecordKind, dict[str, CatalogueRecord]]
+    ledger: dict[str, BuildingRecord]
+    taken: Mapping[str, float]
+    placed: frozenset[str]
+    stores: dict[RecordKind, TableStore]
+    vocabulary: Vocabulary
+    district_totals: np.ndarray
+    """[districts, 12] float64."""
+    district_peers: np.ndarray
+    """[districts, 12] int64."""
 
 
 class Recommender:
@@ -89,6 +109,45 @@ class Recommender:
         self._district_totals = np.zeros(shape)
         self._district_peers = np.zeros(shape, dtype=np.int64)
         self._publish()
+
+    def state(self) -> RecommenderState:
+        """The tables as built so far, shared, not copied: serialise them before the next write."""
+        with self._writing:
+            return RecommenderState(
+                self.records,
+                self.ledger,
+                self.taken,
+                self.placed,
+                self._stores,
+                self._vocabulary,
+                self._district_totals,
+                self._district_peers,
+            )
+
+    @classmethod
+    def restored(
+        cls,
+        encoder: Encoder,
+        state: RecommenderState,
+        *,
+        weights: Weights | None = None,
+        today: date | None = None,
+        industry_model: IndustryModel | None = None,
+    ) -> Recommender:
+        """A recommender over a state `state()` gave (built with the same encoder and industry model)."""
+        recommender = cls(encoder, weights=weights, today=today, industry_model=industry_model)
+        if any(store.vectors.shape[1] != encoder.dim for store in state.stores.values()):
+            raise ValueError(f"快照的向量维度与嵌入模型 {encoder.model_id} 不符")
+        recommender.records = state.records
+        recommender.ledger = state.ledger
+        recommender.taken = state.taken
+        recommender.placed = state.placed
+        recommender._stores = state.stores
+        recommender._vocabulary = state.vocabulary
+        recommender._district_totals = state.district_totals
+        recommender._district_peers = state.district_peers
+        recommender._publish()
+        return recommender
 
     @property
     def tables(self) -> dict[RecordKind, ItemTable]:

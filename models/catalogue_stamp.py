@@ -20,6 +20,20 @@ class CatalogueStamp(Base):
     version: Mapped[int] = mapped_column(default=0)
 
 
+class DatabaseLineage(Base):
+    """One row: a random id drawn when the database was created, so that what a process kept of one
+    database (the recommender's snapshot) is never taken for another's at the same URL."""
+
+    __tablename__ = "database_lineage"
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+
+
+def lineage(session: Session) -> str:
+    """The database's lineage id."""
+    return str(session.execute(sa.select(DatabaseLineage.id)).scalar_one())
+
+
 def bump(session: Session, kind: str) -> int:
     """Count one more write of `kind` in the caller's transaction; return the new version.
 

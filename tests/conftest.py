@@ -26,6 +26,13 @@ def pytest_report_header() -> str:
     return f"database: {where}"
 
 
+@pytest.fixture(autouse=True)
+def no_start_snapshot(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Apps and servers started by tests build from their database and keep no snapshot in var/cache
+    (tests that exercise the snapshot turn it on with a temporary `cache_dir`)."""
+    monkeypatch.setenv("XINGPEI_SNAPSHOT", "false")
+
+
 @pytest.fixture(scope="session")
 def backend() -> str:
     """`sqlite` or `postgresql`."""
