@@ -11,7 +11,7 @@ export OMP_NUM_THREADS ?= 2
 
 .PHONY: install browser model run serve test test-sqlite test-postgres test-slow fuzz lint eval notebooks demo-data \
 	bench bench-results bench-match bench-encoding bench-import bench-pages bench-pages-quick wrk load soak bench-memory \
-	bench-allocation bench-learning bench-industry clean
+	bench-allocation bench-learning bench-industry bench-http clean
 
 install: $(STAMP) $(MODEL)
 
@@ -79,7 +79,7 @@ bench-import: install
 # firms), then one table of goals and figures (bench/results.py; soak separately: make soak).
 # Run them one after the other on a quiet machine.
 bench:
-	$(MAKE) bench-match bench-encoding load bench-import bench-memory bench-allocation bench-learning bench-industry
+	$(MAKE) bench-match bench-encoding load bench-http bench-import bench-memory bench-allocation bench-learning bench-industry
 	$(BIN)/python bench/results.py
 
 bench-results: install
@@ -120,6 +120,10 @@ load: install wrk
 
 soak: install wrk
 	$(BIN)/python bench/soak.py
+
+# The HTTP path of a stored-firm match at 10k buildings + 10k scenarios against /healthz, and a worker killed under load.
+bench-http: install wrk
+	$(BIN)/python bench/http_path.py
 
 bench-memory: install
 	$(BIN)/python bench/memory.py --fake-vectors
