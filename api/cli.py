@@ -227,20 +227,30 @@ def _export_settings(settings: Settings) -> None:
 
 def _warm_up(settings: Settings) -> None:
     """Encode every catalogue text not yet in the vector cache and keep the build's snapshot (runs in a
-    child process, then exits); nothing to do when a whole snapshot of the current catalogue is kept.
+    child process, then exits).
 
     Workers then start from the snapshot (or the cache) alone: they never encode the catalogue, and so
     never race to insert the same vectors into the database or to write the snapshot.
     """
-    from api.loading import load_state, snapshot_ready
+    from api.loading import load_state
 
     database = sessions(settings)
-    if snapshot_ready(settings, database):
-        typer.echo("启动快照与目录一致：工作进程直接从快照启动")
-        return
     encoder = cached_encoder(settings, database)
     load_state(settings, database, encoder)
     typer.echo(f"向量缓存已就绪：新编码 {encoder.encoded} 条文本")
+
+
+def _warm_up_apart(settings: Settings, workers: int) -> None:
+    """Run `_warm_up` in a child process (its memory is returned before the workers start)."""
+    typer.echo(f"预热向量缓存与启动快照（{workers} 个工作进程启动前为尚未编码的文本编码一次）…")
+    warm = multiprocessing.get_context("spawn").Process(
+        target=_warm_up, args=(settings,), name="xingpei-warm-up"
+    )
+    warm.start()
+    warm.join()
+    if warm.exitcode != 0:
+        err.print(f"预热失败（退出码 {warm.exitcode}），未启动工作进程", markup=False)
+        raise typer.Exit(1)
 
 
 def _serve(settings: Settings, host: str | None, port: int | None, workers: int = 1) -> None:
@@ -253,17 +263,15 @@ def _serve(settings: Settings, host: str | None, port: int | None, workers: int 
 
         uvicorn.run(create_app(settings), host=host, port=port)
         return
-    # Migrate and fill the vector cache once, before the workers start, so that they do not race.
+    # Migrate, fill the vector cache and write the snapshot once, before the workers start, so that they
+    # do not race; a snapshot of the current catalogue (checked here, without loading a model) is enough.
+    from api.loading import snapshot_ready
+
     open_database(settings).dispose()
-    typer.echo(f"预热向量缓存（{workers} 个工作进程启动前为尚未编码的文本编码一次）…")
-    warm = multiprocessing.get_context("spawn").Process(
-        target=_warm_up, args=(settings,), name="xingpei-warm-up"
-    )
-    warm.start()
-    warm.join()
-    if warm.exitcode != 0:
-        err.print(f"预热失败（退出码 {warm.exitcode}），未启动工作进程", markup=False)
-        raise typer.Exit(1)
+    if snapshot_ready(settings, sessions(settings)):
+        typer.echo("启动快照与目录一致：工作进程直接从快照启动，无需预热")
+    else:
+        _warm_up_apart(settings, workers)
     if not settings.embedding_threads:  # N processes encoding with every core each would fight for them
         cores = os.cpu_count() or 1
         settings = settings.model_copy(update={"embedding_threads": max(1, cores // workers)})

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from api.app import create_app
 from api.auth import create_user
 from api.config import Settings
-from api.loading import SNAPSHOT_FILE
+from api.loading import SNAPSHOT_FILE, snapshot_ready
 from demo.generate import generate_buildings, generate_enterprises, generate_scenarios
 from matcher.encoder import Encoder
 from matcher.hashing import HashingEncoder
@@ -32,6 +32,12 @@ class OtherModel(HashingEncoder):
     """The same vectors under another model's name."""
 
     model_id = "another-test-encoder"
+
+
+class NamedAsConfigured(HashingEncoder):
+    """The hashing vectors under the id a model folder `var/models/none` would have."""
+
+    model_id = "none"
 
 
 @pytest.fixture
@@ -174,3 +180,28 @@ def test_a_bad_snapshot_is_rebuilt_with_a_log_line_never_served(
     assert "不使用启动快照" in caplog.text
     assert reason in caplog.text
     assert answers == _answers(url, token, tmp_path / "none", snapshot=False, encoder=encoder)
+
+
+def test_serve_skips_the_warm_up_only_while_the_snapshot_matches_the_catalogue(
+    database: tuple[str, str], tmp_path: Path
+) -> None:
+    url, token = database
+    settings = Settings(
+        database_url=url, cache_dir=str(tmp_path), snapshot=True, industry_inference="lexicon"
+    )
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    model = settings.model_copy(update={"embedding_model": "var/models/none"})  # the check opens no model
+    assert not snapshot_ready(model, sessions)
+    _answers(url, token, tmp_path, encoder=NamedAsConfigured())
+    assert snapshot_ready(model, sessions)
+    assert not snapshot_ready(model.model_copy(update={"snapshot": False}), sessions)
+    with sessions.begin() as session:
+        import_file(
+            session,
+            "scenarios",
+            jsonl(*generate_scenarios(3, seed=5, reference_date=china_today())),
+            "s.jsonl",
+        )
+    assert not snapshot_ready(model, sessions)
+    engine.dispose()
