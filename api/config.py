@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     encode_batch_ms: float = Field(default=4.0, ge=0, le=100)
     """How long a typed-in text waits for others to share one model call (ms); 0: each is encoded alone."""
 
-    encode_batch_max: int = Field(default=32, ge=1, le=256)
+    encode_batch_max: int = Field(default=4, ge=1, le=256)
     """At most this many typed-in texts in one model call."""
 
     snapshot: bool = True
