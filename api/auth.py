@@ -7,12 +7,15 @@ import secrets
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session, make_transient_to_detached
 
+from api.freshness import TOKEN_SECONDS
 from models.enums import District
 from models.user import ApiToken, Role, User
 
@@ -49,11 +52,58 @@ def issue_token(session: Session, user: User) -> str:
 
 def user_for_token(session: Session, token: str) -> User | None:
     """The user a bearer token belongs to."""
+    return _user_for_digest(session, token_digest(token))
+
+
+def _user_for_digest(session: Session, digest: str) -> User | None:
+    """The user of the token stored as `digest`."""
     return session.scalar(
-        select(User)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == token_digest(token))
+        select(User).join(ApiToken, ApiToken.user_id == User.id).where(ApiToken.token_hash == digest)
     )
+
+
+USER_COLUMNS = tuple(attribute.key for attribute in inspect(User).column_attrs)
+
+
+class TokenCache:
+    """The users of recently seen bearer tokens, trusted for `seconds` before the database is asked again.
+
+    A deleted token, or a user's changed role, takes effect within `seconds`. Unknown tokens are not
+    remembered: each one asks the database.
+    """
+
+    def __init__(
+        self, seconds: float = TOKEN_SECONDS, clock: Callable[[], float] = time.monotonic, size: int = 4096
+    ) -> None:
+        """Empty; at most `size` tokens are remembered (all are forgotten when it fills up)."""
+        self.seconds = seconds
+        self.clock = clock
+        self.size = size
+        self._seen: dict[str, tuple[float, dict[str, Any]]] = {}
+
+    def recall(self, session: Session, token: str) -> User | None:
+        """The user of `token` if seen within `seconds`, put in `session` as if read from it; else None."""
+        seen = self._seen.get(token_digest(token))
+        if seen is None or self.clock() - seen[0] >= self.seconds:
+            return None
+        copy = User(**seen[1])
+        make_transient_to_detached(copy)
+        return session.merge(copy, load=False)
+
+    def user(self, session: Session, token: str) -> User | None:
+        """The user of `token`: remembered, or read from the database (and then remembered)."""
+        remembered = self.recall(session, token)
+        if remembered is not None:
+            return remembered
+        digest, now = token_digest(token), self.clock()
+        user = _user_for_digest(session, digest)
+        if user is None:
+            self._seen.pop(digest, None)
+            return None
+        if len(self._seen) >= self.size:
+            self._seen.clear()
+        self._seen[digest] = (now, {name: getattr(user, name) for name in USER_COLUMNS})
+        return user
 
 
 def create_user(

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.auth import LoginLimiter
+from api.auth import LoginLimiter, TokenCache
 from api.config import Settings
+from api.freshness import CHECK_SECONDS, Interval, writes
 from api.services import weights as weights_service
 from api.services.write import CapacityChange, CatalogueChange, Change
 from matcher.recommender import KINDS, Recommender
@@ -31,6 +32,12 @@ class AppState:
     capacity_stamp: int = 0
     """The capacity stamp that the recommender's available areas and placed firms reflect."""
     limiter: LoginLimiter = field(default_factory=LoginLimiter)
+    tokens: TokenCache = field(default_factory=TokenCache)
+    """The users of recently seen bearer tokens (`api.deps.get_user`)."""
+    checks: Interval = field(default_factory=lambda: Interval(CHECK_SECONDS))
+    """When `keep_up` next asks the database for changes saved by other processes."""
+    writes_seen: int = 0
+    """This process's count of committed writes (`api.freshness.writes`) when `keep_up` last asked."""
     lock: threading.Lock = field(default_factory=threading.Lock)
     """Serialises changes to the recommender's tables."""
 
@@ -76,6 +83,24 @@ class WeightsInUse:
 
     weights: Weights
     version: int
+
+
+def keep_up(state: AppState, session: Session) -> WeightsInUse:
+    """`synchronise` at most once per `CHECK_SECONDS`; in between, the weights in use without a round trip.
+
+    A write committed by this process shows at the next request (`AppState.apply`, and `synchronise`
+    when it was announced since the last one); another process's within `CHECK_SECONDS`.
+    """
+    written = writes()
+    if written != state.writes_seen or state.checks.due():
+        state.writes_seen = written
+        try:
+            return synchronise(state, session)
+        except Exception:
+            state.checks.expire()
+            raise
+    with state.lock:
+        return WeightsInUse(state.recommender.weights, state.weights_version)
 
 
 def synchronise(state: AppState, session: Session) -> WeightsInUse:

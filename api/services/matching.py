@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from api.schemas import MatchOut
 from api.services.catalogue import RecordNotFound
-from api.state import AppState, WeightsInUse, synchronise
+from api.state import AppState, WeightsInUse, keep_up, synchronise
 from matcher.directions import Direction
 from matcher.recommender import MatchResult
 from models.enums import Industry
@@ -75,8 +75,12 @@ def match(
     k: int,
     districts: Sequence[str] = (),
 ) -> Answer:
-    """Catch up, then the best `k` for a record (ad hoc, or a stored one by id) with the current weights."""
-    used = catch_up(state=state, session=session)
+    """The best `k` for a record (ad hoc, or a stored one by id) with the current weights.
+
+    Changes saved by another process are looked for at most every `api.freshness.CHECK_SECONDS`
+    (`keep_up`), so that most matches need no round trip to the database.
+    """
+    used = keep_up(state, session)
     return rank(state=state, used=used, direction=direction, record=record, k=k, districts=districts)
 
 

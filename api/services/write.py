@@ -15,6 +15,7 @@ from typing import Protocol
 from pydantic_core import ErrorDetails
 from sqlalchemy.orm import Session
 
+from api.freshness import announce_write
 from matcher.weights import Weights
 from models.capacity import Capacity, capacity_write
 from models.enums import District
@@ -147,6 +148,7 @@ def after_catalogue_write(session: Session, kind: RecordKind) -> tuple[Change, .
 def commit(session: Session, live: Live | None, *changes: Change) -> None:
     """Commit the write, then make this process's next match see it (`live` is None on the command line)."""
     session.commit()
+    announce_write()
     if live is not None:
         for change in changes:
             live.apply(change)

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from api.freshness import CHECK_SECONDS
 from tests.api.conftest import Api
 from tests.files import building, enterprise
+
+
+def _a_check_period_later(api: Api) -> None:
+    """Move the app's check clock past `CHECK_SECONDS`: another process's writes show from then on."""
+    checks = api.client.app.state.xingpei.checks  # type: ignore[attr-defined]
+    clock = checks.clock
+    checks.clock = lambda: clock() + CHECK_SECONDS
 
 
 def _check(answer: dict, k: int) -> None:  # type: ignore[type-arg]
@@ -112,7 +120,7 @@ def test_a_new_building_is_matched_by_the_next_query(api: Api) -> None:
     assert "CHIP1" not in [r["id"] for r in answer["results"]]
 
 
-def test_weights_saved_by_another_process_take_effect_on_the_next_query(
+def test_weights_saved_by_another_process_take_effect_within_a_check_period(
     api: Api, fresh_database_url: str
 ) -> None:
     from api.services import weights as weights_service
@@ -133,12 +141,13 @@ def test_weights_saved_by_another_process_take_effect_on_the_next_query(
             expected_version=1,
         )
     engine.dispose()
+    _a_check_period_later(api)
     answer = api.client.get(path, headers=api.staff).json()
     assert answer["weights_version"] == 2
     assert all(result["components"]["semantic"] == 0.0 for result in answer["results"])
 
 
-def test_catalogue_written_by_another_process_is_matched_by_the_next_query(
+def test_catalogue_written_by_another_process_is_matched_within_a_check_period(
     api: Api, fresh_database_url: str
 ) -> None:
     from models.catalogue import delete_record, import_file
@@ -155,11 +164,13 @@ def test_catalogue_written_by_another_process_is_matched_by_the_next_query(
             jsonl(_chip_building("CLI1")),
             "b.jsonl",
         )
+    _a_check_period_later(api)
     answer = api.client.post("/api/v1/match/buildings", json=firm, params={"k": 3}, headers=api.staff).json()
     assert answer["results"][0]["id"] == "CLI1"
     with sessions.begin() as session:
         assert delete_record(session, "buildings", "CLI1")
     engine.dispose()
+    _a_check_period_later(api)
     answer = api.client.post("/api/v1/match/buildings", json=firm, params={"k": 3}, headers=api.staff).json()
     assert "CLI1" not in [r["id"] for r in answer["results"]]
 
