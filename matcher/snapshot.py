@@ -11,6 +11,7 @@ hash to the header's digest is refused with the reason (`SnapshotRejected`), nev
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import mmap
@@ -122,10 +123,15 @@ def read(path: Path, key: SnapshotKey) -> Saved:
     view, header = _verified(path, key)
     start, parts = header["start"], header["parts"]
     pieces = [view[start + at : start + at + length] for at, length in parts]
+    collecting = gc.isenabled()
+    gc.disable()  # hundreds of thousands of new objects (the records): collecting meanwhile triples the time
     try:
         saved = pickle.loads(pieces[0], buffers=pieces[1:])
     except Exception as error:
         raise SnapshotRejected(f"快照无法解析（{type(error).__name__}）") from error
+    finally:
+        if collecting:
+            gc.enable()
     if not isinstance(saved, Saved):
         raise SnapshotRejected("快照内容不是推荐器的构建结果")
     return saved
