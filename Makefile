@@ -11,7 +11,7 @@ export OMP_NUM_THREADS ?= 2
 
 .PHONY: install browser model run serve test test-sqlite test-postgres test-slow fuzz lint eval notebooks demo-data \
 	bench bench-results bench-match bench-encoding bench-import bench-pages bench-pages-quick wrk load soak bench-memory \
-	bench-allocation bench-learning bench-industry bench-http clean
+	bench-allocation bench-learning bench-industry bench-http bench-cold-start clean
 
 install: $(STAMP) $(MODEL)
 
@@ -79,7 +79,7 @@ bench-import: install
 # firms), then one table of goals and figures (bench/results.py; soak separately: make soak).
 # Run them one after the other on a quiet machine.
 bench:
-	$(MAKE) bench-match bench-encoding load bench-http bench-import bench-memory bench-allocation bench-learning bench-industry
+	$(MAKE) bench-match bench-encoding load bench-http bench-import bench-memory bench-cold-start bench-allocation bench-learning bench-industry
 	$(BIN)/python bench/results.py
 
 bench-results: install
@@ -127,6 +127,10 @@ bench-http: install wrk
 
 bench-memory: install
 	$(BIN)/python bench/memory.py --fake-vectors
+
+# serve --workers 2 from launch to every worker's first match, building then from the snapshot, at 10k + 10k and 100k × 3.
+bench-cold-start: install
+	$(BIN)/python bench/cold_start.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
