@@ -11,7 +11,7 @@ export OMP_NUM_THREADS ?= 2
 
 .PHONY: install browser model run serve test test-sqlite test-postgres test-slow fuzz lint eval notebooks demo-data \
 	bench bench-results bench-match bench-encoding bench-import bench-pages bench-pages-quick wrk load soak bench-memory \
-	bench-allocation bench-learning bench-industry bench-http bench-cold-start clean
+	bench-allocation bench-learning bench-industry bench-http bench-cold-start bench-million clean
 
 install: $(STAMP) $(MODEL)
 
@@ -102,6 +102,11 @@ bench-learning: install
 # What inferring industries with the classifier costs: per text, per typed-in match, fitting once.
 bench-industry: install
 	$(BIN)/python bench/industry.py
+
+# Dense candidates from the faiss index (matcher/ann.py) beside the exact scan, 30k to 1M items, e5-like
+# and isotropic vectors (about 30 minutes on 2 cores; not part of `make bench` yet).
+bench-million: install
+	$(BIN)/python bench/million.py
 
 # Server-side render time of every page over the demo data (the real model; -quick uses a small fake one).
 bench-pages: install

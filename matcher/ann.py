@@ -75,14 +75,16 @@ class DenseIndex:
         return built
 
     def tune(self, vectors: np.ndarray, queries: np.ndarray, target: float = TUNING_RECALL) -> None:
-        """Probe the fewest lists (1, 2, 4, …) finding `target` of the exact top-100 of `queries` [q, dim]."""
+        """Probe the fewest lists (1, 2, 3, 4, 6, 8, 11, …: ×√2) finding `target` of the exact top-100."""
         depth = min(TUNING_DEPTH, len(vectors))
         truth = exact_top(vectors, queries, depth)
         self.index.nprobe = 1
         while self.index.nprobe < self.index.nlist:
             if recall(self.search_many(queries, depth, vectors), truth) >= target:
                 return
-            self.index.nprobe = min(self.index.nlist, 2 * self.index.nprobe)
+            self.index.nprobe = min(
+                self.index.nlist, max(self.index.nprobe + 1, round(self.index.nprobe * 2**0.5))
+            )
 
     @property
     def size(self) -> int:
