@@ -70,7 +70,8 @@ def load_state(settings: Settings, sessions: sessionmaker[Session], encoder: Enc
 
 
 def snapshot_ready(settings: Settings, sessions: sessionmaker[Session]) -> bool:
-    """Whether a whole snapshot of the current catalogue is kept (checked without loading any model)."""
+    """Whether a snapshot of the current catalogue is kept (key, stamps and length; no model is loaded,
+    and the digest is left to the workers, which rebuild if it does not match)."""
     if not settings.snapshot:
         return False
     model = expected_model_id(settings.embedding_model, settings.embedding_quantize)

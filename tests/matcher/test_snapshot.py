@@ -194,6 +194,9 @@ def test_a_damaged_snapshot_is_refused(
     _damaged(path, how)
     with pytest.raises(SnapshotRejected, match=reason):
         snapshot.read(path, KEY)
+    if how == "flipped":  # the quick check reads the header and the length only; reading verifies the digest
+        assert snapshot.check(path, KEY) == STAMPS
+        return
     with pytest.raises(SnapshotRejected, match=reason):
         snapshot.check(path, KEY)
 
