@@ -70,7 +70,9 @@ QUEUEING = (
 ENCODING = (
     "encoding: each request encodes one new text, and the model's cost per text does not fall when texts "
     "share a call ({costs}, measured after the load in this run), so batching cannot lower the "
-    "{cpu:.1f} ms of CPU a request costs the server; the server got {cores:.2f} cores on average; "
+    "{cpu:.1f} ms of CPU a request costs the server: even with all {all_cores} cores that is a mean "
+    "latency of at least {floor:.0f} ms at {connections} connections (Little's law); the server got "
+    "{cores:.2f} cores on average; "
 )
 
 
@@ -233,7 +235,14 @@ def _batching(
         f"on / off: {ratios}; errors on {errors_on}, off {errors_off}",
         goal,
         met,
-        ENCODING.format(costs=cost_text, cpu=on.cpu_ms_per_request, cores=on.cores)
+        ENCODING.format(
+            costs=cost_text,
+            cpu=on.cpu_ms_per_request,
+            all_cores=os.cpu_count() or 1,
+            floor=connections * on.cpu_ms_per_request / (os.cpu_count() or 1),
+            connections=connections,
+            cores=on.cores,
+        )
         + _queueing(setting, connections, on.result.rate),
     )
 
