@@ -9,6 +9,7 @@ read again from the database and replaced, as `api.state.synchronise` does for a
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -51,10 +52,12 @@ def load_state(settings: Settings, sessions: sessionmaker[Session], encoder: Enc
         key = snapshot_key(settings, encoder.model_id, session)
         restored = _restored(settings, key, encoder, weights, industries)
         if restored is None:
+            started = time.monotonic()
             catalogue = {kind: list(iter_records(session, kind)) for kind in KINDS}
             recommender = Recommender(encoder, weights=weights, industry_model=industries)
             recommender.set_capacity(capacity.taken, capacity.placed)
             recommender.load(catalogue)
+            log.info("已从数据库构建推荐器：%.1f 秒", time.monotonic() - started)
             moved = list(KINDS)
         else:
             recommender, kept = restored
@@ -96,6 +99,7 @@ def _restored(
     if not settings.snapshot:
         return None
     path = snapshot_path(settings)
+    started = time.monotonic()
     try:
         saved = snapshot.read(path, key)
         recommender = Recommender.restored(encoder, saved.state, weights=weights, industry_model=industries)
@@ -105,7 +109,7 @@ def _restored(
         else:
             log.info("尚无启动快照 %s：从数据库构建，之后写入快照", path)
         return None
-    log.info("从启动快照 %s 载入推荐器（无需重新构建）", path)
+    log.info("从启动快照 %s 载入推荐器（无需重新构建）：%.1f 秒", path, time.monotonic() - started)
     return recommender, saved.stamps
 
 
@@ -114,9 +118,10 @@ def _save(
 ) -> None:
     """Keep the build for the next start; a failure to write is logged, never stops the server."""
     path = snapshot_path(settings)
+    started = time.monotonic()
     try:
         snapshot.write(path, key, seen, recommender.state())
     except OSError as error:
         log.warning("启动快照 %s 未能写入（下次启动将重新构建）：%s", path, error)
         return
-    log.info("已写入启动快照 %s", path)
+    log.info("已写入启动快照 %s：%.1f 秒", path, time.monotonic() - started)

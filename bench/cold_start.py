@@ -35,7 +35,14 @@ from serving import ROOT, STORED_PATH, WORKER_HEADER, Server, database, environm
 
 GOALS = {(10_000, 10_000): 5.0, (100_000, 100_000): 15.0}
 """Seconds from launch to every worker's first answer, by (buildings, scenarios)."""
-SNAPSHOT_LINES = ("从启动快照", "不使用启动快照", "已写入启动快照", "启动快照与目录一致")
+SNAPSHOT_LINES = (
+    "从启动快照",
+    "不使用启动快照",
+    "已写入启动快照",
+    "启动快照与目录一致",
+    "已从数据库构建",
+    "已就绪",
+)
 
 
 @dataclass
