@@ -48,7 +48,11 @@ def calibrate(similarity: np.ndarray, among: np.ndarray | None = None) -> np.nda
     reference = similarity if among is None else similarity[among]
     if reference.size == 0:
         return np.zeros(similarity.shape)
-    low, high = tenth_percentile(reference), float(reference.max())
+    return rescale(similarity, tenth_percentile(reference), float(reference.max()))
+
+
+def rescale(similarity: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Similarities [n] to 0..1: `high` 1, `low` and below 0 (clipped as they are when the two meet)."""
     if high - low < 1e-6:
         return np.clip(similarity.astype(np.float64), 0.0, 1.0)
     return np.clip((similarity - low) / (high - low), 0.0, 1.0)

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import repeat
 
 import numpy as np
 from scipy import sparse
@@ -106,14 +107,14 @@ class Lexicon:
     def query(self, text: str) -> LexicalQuery:
         """A text's weights over the terms that some stored text holds."""
         counts = Counter(_ngrams(text))
-        known = [
-            (term, self.ids[term], count)
-            for term, count in counts.items()
-            if self.ids.get(term, len(self.df)) < len(self.df) and self.df[self.ids[term]] > 0
-        ]
-        known.sort()
-        terms = np.array([term_id for _, term_id, _ in known], dtype=np.int64)
-        tf = sublinear(np.array([count for _, _, count in known], dtype=np.int64))
+        grams = sorted(counts)
+        known = len(self.df)
+        found = np.fromiter(map(self.ids.get, grams, repeat(known)), dtype=np.int64, count=len(grams))
+        tally = np.fromiter(map(counts.__getitem__, grams), dtype=np.int64, count=len(grams))
+        held = found < known
+        held[held] = self.df[found[held]] > 0
+        terms = found[held]
+        tf = sublinear(tally[held])
         squared = tf_squared(tf)
         u, u2 = self.u[terms], self.u2[terms]
         norm = self.norms(np.array([squared.sum()]), np.array([squared @ u]), np.array([squared @ u2]))[0]
@@ -211,13 +212,47 @@ class LexicalRows:
 
     def similarities(self, query: LexicalQuery) -> np.ndarray:
         """Cosine of the query to every row: [size] float64."""
-        dots = np.zeros(self.size, dtype=np.float32)
+        dots = np.zeros(self.size, dtype=np.float64)
+        for segment in self.segments:
+            end = segment.start + segment.tf.shape[0]
+            dots[segment.start : end] = _column_dots(segment.tf, query.terms, query.weights)
+        cosines: np.ndarray = dots / self.norms
+        return cosines
+
+    def candidates(self, query: LexicalQuery, n: int, budget: int) -> np.ndarray:
+        """Up to `n` rows [≤ n] that the query's rarest terms point to most, walking ≤ `budget` postings.
+
+        Terms are taken from the fewest postings up (the rarest weigh most) while their postings fit the
+        budget; rows are ranked by those terms' share of the cosine. Dead rows may be among them.
+        """
+        lengths = np.zeros(len(query.terms), dtype=np.int64)
         for segment in self.segments:
             inside = query.terms < segment.tf.shape[1]
-            if inside.any():
-                end = segment.start + segment.tf.shape[0]
-                dots[segment.start : end] = segment.tf[:, query.terms[inside]] @ query.weights[inside]
-        cosines: np.ndarray = dots / self.norms
+            indptr = segment.tf.indptr
+            lengths[inside] += indptr[query.terms[inside] + 1] - indptr[query.terms[inside]]
+        order = np.argsort(lengths, kind="stable")
+        taken = order[np.cumsum(lengths[order]) <= budget]
+        if not len(taken):
+            return np.zeros(0, dtype=np.int64)
+        partial = self.similarities(LexicalQuery(query.terms[taken], query.weights[taken]))
+        reached = np.flatnonzero(partial > 0)
+        if len(reached) > n:
+            reached = reached[np.argpartition(-partial[reached], n - 1)[:n]]
+        return reached
+
+    def similarities_at(self, query: LexicalQuery, rows: np.ndarray) -> np.ndarray:
+        """Cosine of the query to some rows [m] (sorted, distinct): [m] float64, as `similarities` gives them.
+
+        Finds each row in each term's postings by binary search, so it costs m · log(postings) per term,
+        not the postings themselves.
+        """
+        dots = np.zeros(len(rows), dtype=np.float64)
+        for segment in self.segments:
+            end = segment.start + segment.tf.shape[0]
+            first, last = np.searchsorted(rows, [segment.start, end])
+            if first < last:
+                dots[first:last] = _row_dots(segment.tf, rows[first:last] - segment.start, query)
+        cosines: np.ndarray = dots / self.norms[rows]
         return cosines
 
     def shifted(self, old: Lexicon, new: Lexicon, terms: np.ndarray) -> LexicalRows:
@@ -268,6 +303,42 @@ class LexicalRows:
             )
             segments = (Segment(0, sparse.csc_matrix(rows[np.flatnonzero(keep)])),)
         return LexicalRows(segments, self.s0[keep], self.s1[keep], self.s2[keep], self.norms[keep])
+
+
+def _column_dots(tf: sparse.csc_matrix, terms: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Σ over `terms` [q] of tf[:, term] · weight [q], per row: [rows] float64, summed in the terms' order.
+
+    Reads the postings of the terms straight from the CSC arrays (no sliced copy of the matrix), and
+    sums each row's products in the same order wherever the row lies.
+    """
+    inside = terms < tf.shape[1]
+    terms, weights = terms[inside], weights[inside]
+    starts, ends = tf.indptr[terms], tf.indptr[terms + 1]
+    lengths = ends - starts
+    total = int(lengths.sum())
+    if not total:
+        return np.zeros(tf.shape[0])
+    offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
+    products = tf.data[offsets] * np.repeat(weights, lengths)
+    return np.bincount(tf.indices[offsets], weights=products, minlength=tf.shape[0])
+
+
+def _row_dots(tf: sparse.csc_matrix, rows: np.ndarray, query: LexicalQuery) -> np.ndarray:
+    """Σ over the query's terms of tf[row, term] · weight for some rows [m] (sorted): [m] float64.
+
+    Sums each row's products in the order of the query's terms, as `_column_dots` does.
+    """
+    dots = np.zeros(len(rows), dtype=np.float64)
+    indices, data, indptr = tf.indices, tf.data, tf.indptr
+    for term, weight in zip(query.terms.tolist(), query.weights.tolist(), strict=True):
+        if term >= tf.shape[1]:
+            continue
+        start, end = indptr[term], indptr[term + 1]
+        at = np.searchsorted(indices[start:end], rows)
+        held = at < end - start
+        held[held] = indices[start + at[held]] == rows[held]
+        dots[held] += data[start + at[held]] * np.float32(weight)
+    return dots
 
 
 def _padded(values: np.ndarray, length: int) -> np.ndarray:

@@ -10,11 +10,12 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
 from matcher import explain, factors
+from matcher.ann import DenseIndex
 from matcher.constraints import Columns
 from matcher.directions import Direction
 from matcher.industry import INDUSTRY_CODES, IndustryGuess, guesses_of, term_evidence
@@ -70,6 +71,8 @@ class Snapshot:
     """[districts, 12]: how strongly each district gathers each industry (0..1)."""
     district_peers: np.ndarray
     """[districts, 12] int64: how many buildings of each district gather each industry."""
+    indexes: Mapping[RecordKind, DenseIndex] = field(default_factory=dict)
+    """The dense index of each table large enough to have one."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -105,25 +108,108 @@ class Request:
 DENSE_SCANS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dense-scan")
 """Threads that scan the dense channel while the query's own thread works out the rest (numpy lets go
 of the GIL meanwhile); long-lived, so that a query does not pay for starting a thread."""
+DENSE_CANDIDATES = 1000
+"""Rows the dense index proposes per query (in tables that have one)."""
+LEXICAL_CANDIDATES = 1000
+"""Rows the TF-IDF channel proposes per query (in tables that have a dense index)."""
+POSTINGS_BUDGET = 200_000
+"""Postings the TF-IDF channel walks to propose its rows: its rarest terms' first."""
+PARALLEL_SCAN_ROWS = 20_000
+"""Tables at least this large scan the dense channel on another thread; below, handing the scan over
+costs more than it saves (0.1 ms on an idle machine, milliseconds on a busy one)."""
 
 
 def _dense_scan(table: ItemTable, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The raw [size] float32 and calibrated [size] similarities of `vector` [dim] to every row."""
     similarities = table.dense(vector)
-    return similarities, factors.calibrate(similarities, _live(table))
+    return similarities, _calibrated(similarities, table)
 
 
-def _live(table: ItemTable) -> np.ndarray | None:
-    """The live rows [size] bool, or None when no row is dead."""
-    return None if table.live == table.size else table.alive
+def _calibrated(similarities: np.ndarray, table: ItemTable) -> np.ndarray:
+    """Every row's similarity [size] on 0..1: the best live row 1, the 10th percentile of the calibration
+    rows (`ItemTable.calibration_rows`: every live row in a table of up to 4,096) and below 0."""
+    reference = table.calibration_rows
+    if not len(reference):
+        return np.zeros(similarities.shape)
+    best = similarities.max() if table.live == table.size else similarities[table.alive].max()
+    return factors.rescale(similarities, factors.tenth_percentile(similarities[reference]), float(best))
 
 
 def rank(snapshot: Snapshot, query: Query, request: Request) -> MatchResult:
-    """Filter by the constraints, score by the factors, spread across districts, explain the top k."""
+    """Filter by the constraints, score by the factors, spread across districts, explain the top k.
+
+    A table with a dense index (a large one) scores only the candidates of both channels (see
+    `_candidates`); any other is scored row by row.
+    """
     direction = request.direction
     table = snapshot.tables[direction.result]
-    dense_scan = DENSE_SCANS.submit(_dense_scan, table, query.vector)
-    lexical = table.lexical.similarities(query.lexical)
+    index = snapshot.indexes.get(direction.result)
+    exact = index is None
+    dense_scan = (
+        DENSE_SCANS.submit(_dense_scan, table, query.vector)
+        if exact and table.size >= PARALLEL_SCAN_ROWS
+        else None
+    )
+    lexical = table.lexical.similarities(query.lexical) if exact else None
+    ok, excluded, outside = _eligible(table, request)
+    found = int(np.count_nonzero(ok))
+    if index is None:
+        scored = table
+        assert lexical is not None
+        calibrated_lexical = _calibrated(lexical, table)
+        dense, calibrated_dense = (
+            _dense_scan(table, query.vector) if dense_scan is None else dense_scan.result()
+        )
+    else:
+        rows, tops = _candidates(table, index, query, ok)
+        scored, ok = table.subset(rows), ok[rows]
+        dense, calibrated_dense, calibrated_lexical = _candidate_channels(table, query, rows, tops)
+    others = _pair_factors(snapshot, query, scored, request)
+    semantic = factors.semantic(calibrated_dense, calibrated_lexical, request.weights.lexical_blend)
+    values = {name: semantic if name == "semantic" else others[name] for name in direction.factors}
+    scorer = _scorer(request.weights)
+    score = scorer.score(values)
+    strength = request.weights.spread if direction.spread else 0.0
+    districts = scored.columns["district"] if direction.spread else np.zeros(scored.size, dtype=np.int64)
+    groups = scored.district_groups if strength > 0 else (np.arange(scored.size),)
+    rows, penalties = pick(
+        score,
+        ok,
+        groups,
+        districts,
+        strength,
+        request.k,
+        lambda chosen: [scored.rows[row].id for row in chosen.tolist()],
+    )
+    picked = {name: np.broadcast_to(column, score.shape)[rows] for name, column in values.items()}
+    _, contributions = scorer.combine(picked)
+    explainer = _Explainer.of(snapshot, query, request)
+    results = [
+        explainer.match(
+            scored.rows[row],
+            scored.industries[row],
+            place,
+            float(score[row] - penalty),
+            {name: float(values[place - 1]) for name, values in contributions.items()},
+            {name: float(values[place - 1]) for name, values in picked.items()},
+            float(penalty) if direction.spread else None,
+            float(dense[row]),
+        )
+        for place, (row, penalty) in enumerate(zip(rows.tolist(), penalties.tolist(), strict=True), start=1)
+    ]
+    return MatchResult(
+        results,
+        request.k,
+        found,
+        excluded,
+        _shortfall_note(len(results), request, excluded, outside),
+        query.guesses(),
+    )
+
+
+def _eligible(table: ItemTable, request: Request) -> tuple[np.ndarray, dict[str, int], int]:
+    """The rows [size] bool that break no constraint and lie in the districts asked for; the rows each
+    constraint removed (each under the first it breaks); and how many more the district filter removed."""
     ok = table.alive.copy()
     excluded: dict[str, int] = {}
     for name, mask in request.violations.items():  # a pair counts under the first constraint it breaks
@@ -136,52 +222,43 @@ def rank(snapshot: Snapshot, query: Query, request: Request) -> MatchResult:
         inside = np.isin(table.columns["district"], wanted)
         outside = int(np.count_nonzero(ok & ~inside))
         ok &= inside
-    others = _pair_factors(snapshot, query, table, request)
-    calibrated_lexical = factors.calibrate(lexical, _live(table))
-    dense, calibrated_dense = dense_scan.result()
-    semantic = factors.semantic(calibrated_dense, calibrated_lexical, request.weights.lexical_blend)
-    values = {name: semantic if name == "semantic" else others[name] for name in direction.factors}
-    scorer = _scorer(request.weights)
-    score = scorer.score(values)
-    strength = request.weights.spread if direction.spread else 0.0
-    districts = table.columns["district"] if direction.spread else np.zeros(table.size, dtype=np.int64)
-    groups = table.district_groups if strength > 0 else (np.arange(table.size),)
-    rows, penalties = pick(
-        score,
-        ok,
-        groups,
-        districts,
-        strength,
-        request.k,
-        lambda chosen: [table.rows[row].id for row in chosen.tolist()],
+    return ok, excluded, outside
+
+
+def _candidates(table: ItemTable, index: DenseIndex, query: Query, ok: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The eligible rows [m] (sorted) either channel ranks high: the dense index's best and the TF-IDF
+    channel's best over the query's rarest terms (a bounded walk of the postings); and the live rows,
+    eligible or not, where each channel's best similarity likely lies, for the calibration."""
+    dense = index.search(query.vector, DENSE_CANDIDATES, table.vectors, ok)
+    lexical = table.lexical.candidates(query.lexical, LEXICAL_CANDIDATES, POSTINGS_BUDGET)
+    lexical = lexical[table.alive[lexical]]
+    rows: np.ndarray = np.union1d(dense, lexical[ok[lexical]])
+    best = (
+        [] if np.array_equal(ok, table.alive) else [index.search(query.vector, 1, table.vectors, table.alive)]
     )
-    picked = {name: np.broadcast_to(column, score.shape)[rows] for name, column in values.items()}
-    _, contributions = scorer.combine(picked)
-    results = [
-        _match(
-            snapshot,
-            query,
-            table.rows[row],
-            table.industries[row],
-            request,
-            place,
-            float(score[row] - penalty),
-            {name: float(values[place - 1]) for name, values in contributions.items()},
-            {name: float(values[place - 1]) for name, values in picked.items()},
-            float(penalty) if direction.spread else None,
-            float(dense[row]),
-        )
-        for place, (row, penalty) in enumerate(zip(rows.tolist(), penalties.tolist(), strict=True), start=1)
+    tops = np.concatenate([np.zeros(0, dtype=np.int64), *best, lexical])
+    return rows, tops
+
+
+def _candidate_channels(
+    table: ItemTable, query: Query, rows: np.ndarray, tops: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Raw dense, calibrated dense and calibrated TF-IDF similarities of some rows [m], each [m].
+
+    Exact at those rows and at the table's calibration rows, whose 10th percentile is the low end (as
+    in `_calibrated`); the best of them and of `tops` is the high end.
+    """
+    sample = table.calibration_rows
+    both = np.union1d(np.union1d(rows, sample), tops)
+    dense = np.einsum("ij,j->i", table.vectors[both], query.vector)
+    lexical = table.lexical.similarities_at(query.lexical, both)
+    in_sample = np.isin(both, sample, assume_unique=True)
+    at = np.searchsorted(both, rows)
+    calibrated = [
+        factors.rescale(values[at], factors.tenth_percentile(values[in_sample]), float(values.max()))
+        for values in (dense, lexical)
     ]
-    found = int(np.count_nonzero(ok))
-    return MatchResult(
-        results,
-        request.k,
-        found,
-        excluded,
-        _shortfall_note(len(results), request, excluded, outside),
-        query.guesses(),
-    )
+    return dense[at], calibrated[0], calibrated[1]
 
 
 def _pair_factors(
@@ -205,54 +282,93 @@ def _pair_factors(
     return {name: factor.score(pair) for name, factor in factors_of_pair if factor.score is not None}
 
 
-def _match(
-    snapshot: Snapshot,
-    query: Query,
-    item: CatalogueRecord,
-    item_industries: np.ndarray,
-    request: Request,
-    place: int,
-    score: float,
-    contributions: dict[str, float],
-    values: dict[str, float],
-    penalty: float | None,
-    dense: float,
-) -> Match:
-    """One result with its reasons; `item_industries` [12] is the item's row of industry confidences."""
-    if penalty is not None:
-        contributions = {**contributions, "spread": -penalty}
-    pairing = request.direction.pairing
-    firm, offer = request.direction.sides(query.record, item)
-    firm_row, offer_row = request.direction.sides(query.industries[0], item_industries)
-    shared = _shared_industry(firm, offer, firm_row, offer_row)
-    peers = 0
-    if shared.code and isinstance(offer, BuildingRecord):
-        peers = int(snapshot.district_peers[DISTRICT_ROW[offer.district], INDUSTRY_CODES.index(shared.code)])
-    assert isinstance(firm, EnterpriseRecord)
-    assert isinstance(offer, BuildingRecord | ScenarioRecord)
-    today = request.today
-    facts = explain.PairFacts(firm, offer, values, contributions, shared, dense, peers, today)
-    scored = request.direction.factors
-    makers = {name: factor.reason for name, factor in registered(pairing.offer).items() if name in scored}
-    reasons = explain.reasons(facts, makers, tuple(name for name in pairing.fallbacks if name in scored))
-    name = getattr(item, "name", None) or getattr(item, "title", "")
-    item_district = getattr(item, "district", None)
-    return Match(
-        item.id,
-        str(name),
-        place,
-        score,
-        contributions,
-        reasons,
-        str(item_district) if item_district else None,
-        item,
-    )
+@dataclass(frozen=True)
+class _Explainer:
+    """What the reasons of every result of one query share, worked out once per query."""
+
+    snapshot: Snapshot
+    query: Query
+    request: Request
+    query_side: _Side
+    makers: dict[str, explain.Reason]
+    fallbacks: tuple[str, ...]
+
+    @classmethod
+    def of(cls, snapshot: Snapshot, query: Query, request: Request) -> _Explainer:
+        """The query's side and the reason makers of the factors the direction scores."""
+        pairing, scored = request.direction.pairing, request.direction.factors
+        makers = {name: factor.reason for name, factor in registered(pairing.offer).items() if name in scored}
+        fallbacks = tuple(name for name in pairing.fallbacks if name in scored)
+        return cls(snapshot, query, request, _Side.of(query.record), makers, fallbacks)
+
+    def match(
+        self,
+        item: CatalogueRecord,
+        item_industries: np.ndarray,
+        place: int,
+        score: float,
+        contributions: dict[str, float],
+        values: dict[str, float],
+        penalty: float | None,
+        dense: float,
+    ) -> Match:
+        """One result with its reasons; `item_industries` [12] is the item's row of industry confidences."""
+        if penalty is not None:
+            contributions = {**contributions, "spread": -penalty}
+        direction = self.request.direction
+        firm, offer = direction.sides(self.query_side, _Side.of(item))
+        firm_row, offer_row = direction.sides(self.query.industries[0], item_industries)
+        shared = _shared_industry(firm, offer, firm_row, offer_row)
+        peers = 0
+        if shared.code and isinstance(offer.record, BuildingRecord):
+            district = DISTRICT_ROW[offer.record.district]
+            peers = int(self.snapshot.district_peers[district, INDUSTRY_CODES.index(shared.code)])
+        assert isinstance(firm.record, EnterpriseRecord)
+        assert isinstance(offer.record, BuildingRecord | ScenarioRecord)
+        today = self.request.today
+        facts = explain.PairFacts(
+            firm.record, offer.record, values, contributions, shared, dense, peers, today
+        )
+        reasons = explain.reasons(facts, self.makers, self.fallbacks)
+        assert isinstance(item, BuildingRecord | EnterpriseRecord | ScenarioRecord)
+        name = item.title if isinstance(item, ScenarioRecord) else item.name
+        item_district = None if isinstance(item, EnterpriseRecord) else item.district
+        return Match(
+            item.id,
+            name,
+            place,
+            score,
+            contributions,
+            reasons,
+            str(item_district) if item_district else None,
+            item,
+        )
+
+
+@dataclass(frozen=True)
+class _Side:
+    """One side of a pair as its reasons read it: the record and the industry codes it declares."""
+
+    record: CatalogueRecord
+    declared: frozenset[str]
+
+    @classmethod
+    def of(cls, record: CatalogueRecord) -> _Side:
+        """A record's side."""
+        return cls(record, frozenset(declared(record)))
+
+    @cached_property
+    def evidence(self) -> Mapping[str, tuple[str, ...]]:
+        """The lexicon terms of the record's text supporting each industry (see `term_evidence`)."""
+        return term_evidence(record_text(self.record))
 
 
 def declared(record: CatalogueRecord) -> list[str]:
     """The industry codes a record declares."""
-    codes = getattr(record, "industries", None) or getattr(record, "focus_industries", None) or []
-    return [str(code) for code in codes]
+    if isinstance(record, BuildingRecord):
+        return [str(code) for code in record.focus_industries]
+    assert isinstance(record, EnterpriseRecord | ScenarioRecord)
+    return [str(code) for code in record.industries]
 
 
 @lru_cache(maxsize=64)
@@ -262,7 +378,7 @@ def _scorer(weights: Weights) -> MatchScorer:
 
 
 def _shared_industry(
-    firm: CatalogueRecord, offer: CatalogueRecord, firm_row: np.ndarray, offer_row: np.ndarray
+    firm: _Side, offer: _Side, firm_row: np.ndarray, offer_row: np.ndarray
 ) -> explain.SharedIndustry:
     """The industry both sides show most strongly (as the industry factor takes it), and its words."""
     products = firm_row * offer_row
@@ -271,11 +387,11 @@ def _shared_industry(
         return explain.SharedIndustry()
     code = INDUSTRY_CODES[column]
 
-    def inferred(record: CatalogueRecord, row: np.ndarray) -> float | None:
+    def inferred(side: _Side, row: np.ndarray) -> float | None:
         """The side's probability of the industry when inferred; None when the record declares it."""
-        return None if code in declared(record) else float(row[column])
+        return None if code in side.declared else float(row[column])
 
-    evidence = [word for record in (firm, offer) for word in term_evidence(record_text(record)).get(code, ())]
+    evidence = [word for side in (firm, offer) for word in side.evidence.get(code, ())]
     return explain.SharedIndustry(
         code, tuple(dict.fromkeys(evidence)), inferred(firm, firm_row), inferred(offer, offer_row)
     )

@@ -11,6 +11,7 @@ from datetime import date
 import numpy as np
 from scipy import sparse
 
+from matcher.ann import DenseIndex
 from matcher.directions import Direction
 from matcher.encoder import Encoder, encode_query
 from matcher.industry import INDUSTRY_CODES, IndustryGuess, industry_rows, lexicon_matrix
@@ -29,6 +30,13 @@ __all__ = ["KINDS", "Match", "MatchResult", "Recommender", "RecommenderState"]
 KINDS: tuple[RecordKind, ...] = ("buildings", "enterprises", "scenarios")
 PEER_CONFIDENCE = 0.5
 """A building counts as gathering an industry when its confidence for it is at least this."""
+
+DENSE_INDEX_ROWS = 300_000
+"""Tables of at least this many rows find their dense candidates with an index (`matcher.ann`), smaller
+ones scan every row: bench/million.py measured where the index starts to pay."""
+STALE_SHARE = 20
+TUNING_QUERIES = 500
+"""Vectors of the other side a new dense index tunes its probes on."""
 
 MODEL_KINDS: frozenset[RecordKind] = frozenset({"enterprises", "scenarios"})
 """The kinds whose industries the industry model infers (the kinds it is trained on). A building's text
@@ -83,9 +91,10 @@ class Recommender:
         weights: Weights | None = None,
         today: date | None = None,
         industry_model: IndustryModel | None = None,
+        dense_index_rows: int = DENSE_INDEX_ROWS,
     ) -> None:
-        """Store the encoder, the weights (defaults when None), the day deadlines are judged on and the
-        industry model (the lexicon alone when None)."""
+        """Store the encoder, the weights (defaults when None), the day deadlines are judged on, the
+        industry model (the lexicon alone when None) and the table size from which a dense index serves."""
         if industry_model is not None and industry_model.model_id != encoder.model_id:
             raise ValueError(f"产业模型基于 {industry_model.model_id}，与嵌入模型 {encoder.model_id} 不符")
         self.encoder = encoder
@@ -98,6 +107,9 @@ class Recommender:
         """Per building id, the ㎡ taken off its ledger vacancy."""
         self.placed: frozenset[str] = frozenset()
         """Enterprise ids no longer offered for buildings."""
+        self.dense_index_rows = dense_index_rows
+        self._dense_indexes: dict[RecordKind, tuple[list[CatalogueRecord], DenseIndex]] = {}
+        """Per large table, its index and the row list it was built over (a compaction replaces the list)."""
         self._writing = threading.Lock()
         self._reset()
 
@@ -153,6 +165,11 @@ class Recommender:
     def tables(self) -> dict[RecordKind, ItemTable]:
         """The current table of each kind."""
         return self._snapshot.tables
+
+    @property
+    def indexes(self) -> Mapping[RecordKind, DenseIndex]:
+        """The dense index of each table large enough to have one."""
+        return self._snapshot.indexes
 
     def load(self, catalogue: Mapping[RecordKind, Sequence[CatalogueRecord]]) -> Recommender:
         """Build every table from scratch, rows in id order."""
@@ -302,7 +319,33 @@ class Recommender:
             self._vocabulary.snapshot(),
             np.divide(totals, best, out=np.zeros(totals.shape), where=best > 0),
             self._district_peers.copy(),
+            self._indexes(),
         )
+
+    def _indexes(self) -> dict[RecordKind, DenseIndex]:
+        """The dense index of each table of at least `dense_index_rows` rows, rebuilt after a compaction
+        renumbered its rows, or once the rows appended since (scanned exactly) pass 1/STALE_SHARE of it."""
+        for kind, store in self._stores.items():
+            built = self._dense_indexes.get(kind)
+            if store.size < self.dense_index_rows:
+                self._dense_indexes.pop(kind, None)
+            elif (
+                built is None
+                or built[0] is not store.rows
+                or store.size - built[1].size > built[1].size // STALE_SHARE
+            ):
+                index = DenseIndex.build(store.vectors[: store.size], self._asking(kind))
+                self._dense_indexes[kind] = (store.rows, index)
+        return {kind: index for kind, (_, index) in self._dense_indexes.items()}
+
+    def _asking(self, kind: RecordKind) -> np.ndarray:
+        """Vectors [≤ TUNING_QUERIES, dim] of records that ask for `kind` (firms; for firms, the offers)."""
+        askers: list[RecordKind] = ["enterprises"] if kind != "enterprises" else ["buildings", "scenarios"]
+        vectors = np.concatenate(
+            [self._stores[other].vectors[: self._stores[other].size] for other in askers]
+        )
+        every = max(1, len(vectors) // TUNING_QUERIES)
+        return np.asarray(vectors[::every][:TUNING_QUERIES])
 
     def _mark_placed(self, table: ItemTable) -> ItemTable:
         """The firms' table with the `placed` column set on the rows of placed firms."""

@@ -18,6 +18,8 @@ RECENT_ROWS = 2048
 DEAD_SHARE = 8
 """Compact once more than 1/DEAD_SHARE of the rows are dead (and more than DEAD_MIN)."""
 DEAD_MIN = 256
+CALIBRATION_SAMPLE = 4096
+"""Rows whose similarities give a query's 10th percentile (the calibration's low end) in larger tables."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,6 +64,19 @@ class ItemTable:
         return live[sorted(range(len(live)), key=lambda i: self.rows[live[i]].id)]
 
     @cached_property
+    def calibration_rows(self) -> np.ndarray:
+        """The live rows [≤ CALIBRATION_SAMPLE] whose similarities stand for all rows' 10th percentile.
+
+        Every live row when there are at most CALIBRATION_SAMPLE; otherwise those with the smallest sample
+        keys (a pseudo-random choice by id), so the choice does not depend on where rows lie.
+        """
+        live = np.flatnonzero(self.alive)
+        if len(live) <= CALIBRATION_SAMPLE:
+            return live
+        keys = self.columns["sample_key"][live]
+        return np.sort(live[np.argpartition(keys, CALIBRATION_SAMPLE - 1)[:CALIBRATION_SAMPLE]])
+
+    @cached_property
     def district_groups(self) -> tuple[np.ndarray, ...]:
         """The rows of each district (city-level scenarios are a district of their own), each [m] int64."""
         districts = self.columns["district"]
@@ -79,6 +94,21 @@ class ItemTable:
         if row is None or row >= self.size or not self.alive[row] or self.rows[row] != record:
             return None
         return row
+
+    def subset(self, rows: np.ndarray) -> ItemTable:
+        """Some rows [m] of the table as a table of their own (row i is rows[i]; no TF-IDF rows, no ids)."""
+        return ItemTable(
+            self.kind,
+            [self.rows[row] for row in rows.tolist()],
+            {},
+            self.alive[rows],
+            int(np.count_nonzero(self.alive[rows])),
+            self.vectors[rows],
+            self.industries[rows],
+            self.industry_best[rows],
+            {name: values[rows] for name, values in self.columns.items()},
+            LexicalRows.empty(),
+        )
 
     def dense(self, vector: np.ndarray) -> np.ndarray:
         """Inner product of every row with `vector` [dim] (cosine, for unit vectors): [size] float32.

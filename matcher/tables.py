@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -64,7 +65,13 @@ SHARED: dict[RecordKind, Callable[[Sequence[Any]], dict[str, np.ndarray]]] = {
 }
 
 
+def sample_keys(records: Sequence[CatalogueRecord]) -> np.ndarray:
+    """A stable pseudo-random key per record, from its id alone: [n] uint64 (`ItemTable.calibration_rows`)."""
+    digests = b"".join(hashlib.blake2b(record.id.encode(), digest_size=8).digest() for record in records)
+    return np.frombuffer(digests, dtype=np.uint64).copy()
+
+
 def columns_of(kind: RecordKind, records: Sequence[CatalogueRecord]) -> dict[str, np.ndarray]:
     """Every column of records of one kind, each [n] (or [n, 12] for `preferred`): shared, then factors'."""
     factor_owned = {name: build(records) for name, build in factor_columns(kind).items()}
-    return SHARED[kind](records) | factor_owned
+    return SHARED[kind](records) | factor_owned | {"sample_key": sample_keys(records)}

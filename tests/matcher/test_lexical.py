@@ -74,3 +74,44 @@ def test_a_text_is_its_own_nearest_neighbour() -> None:
         cosines = rows.similarities(lexicon.query(text))
         assert cosines.argmax() == row
         assert abs(cosines[row] - 1.0) < 1e-5
+
+
+def _two_segments() -> tuple[Vocabulary, LexicalRows]:
+    """The buildings in a large segment and a recent one (recent limit 8), over the same vocabulary."""
+    vocabulary = Vocabulary()
+    first, second = vocabulary.tf(BUILDINGS[:30]), vocabulary.tf(BUILDINGS[30:])
+    vocabulary.count_in(first, 1)
+    vocabulary.count_in(second, 1)
+    rows = LexicalRows.empty().appended(first, vocabulary.snapshot(), 8)
+    return vocabulary, rows.appended(second, vocabulary.snapshot(), 16)
+
+
+def test_cosines_at_some_rows_equal_those_of_every_row_bit_for_bit() -> None:
+    vocabulary, rows = _two_segments()
+    assert len(rows.segments) == 2
+    picked = np.array([0, 3, 17, 29, 30, 35, 39])
+    for text in QUERIES:
+        query = vocabulary.snapshot().query(text)
+        assert np.array_equal(rows.similarities_at(query, picked), rows.similarities(query)[picked])
+
+
+def test_candidates_walk_the_rarest_terms_within_the_budget() -> None:
+    vocabulary, rows = _two_segments()
+    query = vocabulary.snapshot().query(FIRMS[0])
+    every = rows.similarities(query)
+    unbounded = rows.candidates(query, 5, budget=10**9)
+    assert set(unbounded.tolist()) == set(np.argsort(-every)[:5].tolist())  # every term: the true top 5
+    assert len(rows.candidates(query, 5, budget=0)) == 0
+    postings = {
+        term: sum(int(s.tf[:, [term]].nnz) for s in rows.segments if term < s.tf.shape[1])
+        for term in query.terms.tolist()
+    }
+    rarest = min(postings, key=postings.__getitem__)
+    reached = rows.candidates(query, 40, budget=postings[rarest])
+    holders = {
+        row
+        for s in rows.segments
+        if rarest < s.tf.shape[1]
+        for row in (s.tf[:, [rarest]].nonzero()[0] + s.start).tolist()
+    }
+    assert set(reached.tolist()) <= holders

@@ -1,0 +1,104 @@
+"""Large tables: a dense index and a bounded TF-IDF walk propose the rows scored; the numbers stay exact."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pytest
+
+from demo.generate import generate_buildings, generate_enterprises, generate_scenarios
+from matcher.directions import DIRECTIONS
+from matcher.hashing import HashingEncoder
+from matcher.recommender import Recommender
+from matcher.store import CALIBRATION_SAMPLE
+from models.records import BuildingRecord, CatalogueRecord, EnterpriseRecord, RecordKind, ScenarioRecord
+
+TODAY = date(2026, 12, 1)
+SIZE = 5_000
+"""Items of each kind: past CALIBRATION_SAMPLE, so the calibration reads a sample of the rows."""
+
+
+def _catalogue() -> dict[RecordKind, list[CatalogueRecord]]:
+    """SIZE buildings and scenarios, 80 firms."""
+    return {
+        "buildings": [BuildingRecord.model_validate(r) for r in generate_buildings(SIZE, seed=5)],
+        "enterprises": [EnterpriseRecord.model_validate(r) for r in generate_enterprises(80, seed=5)],
+        "scenarios": [
+            ScenarioRecord.model_validate(r) for r in generate_scenarios(SIZE, seed=5, reference_date=TODAY)
+        ],
+    }
+
+
+@pytest.fixture(scope="module")
+def pair() -> tuple[Recommender, Recommender]:
+    """The same catalogue scanned row by row, and with a dense index on every table of 2,000 rows or more."""
+    catalogue = _catalogue()
+    exact = Recommender(HashingEncoder(), today=TODAY).load(catalogue)
+    indexed = Recommender(HashingEncoder(), today=TODAY, dense_index_rows=2_000).load(catalogue)
+    return exact, indexed
+
+
+def test_only_tables_past_the_threshold_get_an_index(pair: tuple[Recommender, Recommender]) -> None:
+    exact, indexed = pair
+    assert not exact.indexes
+    assert set(indexed.indexes) == {"buildings", "scenarios"}  # 80 firms stay scanned
+
+
+def test_indexed_answers_keep_exact_scores_and_counts(pair: tuple[Recommender, Recommender]) -> None:
+    exact, indexed = pair
+    equal, total = 0, 0
+    for firm in exact.tables["enterprises"].records:
+        for name in ("firm_buildings", "firm_scenarios"):
+            a = exact.match(DIRECTIONS[name], firm, 10)
+            b = indexed.match(DIRECTIONS[name], firm, 10)
+            assert (b.eligible, b.excluded) == (a.eligible, a.excluded)
+            scores = {match.id: match.score for match in a.results}
+            for match in b.results:  # a result both give has the same score and reasons
+                if match.id in scores:
+                    assert match.score == scores[match.id]
+            equal += [m.id for m in a.results] == [m.id for m in b.results]
+            total += 1
+    assert equal / total >= 0.9, f"top-10 equal for {equal} of {total}"
+
+
+def test_rows_written_after_the_index_was_built_are_found(pair: tuple[Recommender, Recommender]) -> None:
+    exact, indexed = pair
+    firm = exact.tables["enterprises"].records[0]
+    assert isinstance(firm, EnterpriseRecord)
+    twin = BuildingRecord.model_validate(generate_buildings(1, seed=99)[0]).model_copy(
+        update={"id": "B-TWIN", "description": firm.description, "focus_industries": firm.industries}
+    )
+    index = indexed.indexes["buildings"]
+    answers = []
+    for recommender in pair:
+        recommender.upsert("buildings", [twin])
+        answers.append([m.id for m in recommender.match(DIRECTIONS["firm_buildings"], firm, 10).results])
+        recommender.remove("buildings", ["B-TWIN"])
+    assert indexed.indexes["buildings"] is index  # a row appended is scanned exactly, not indexed again
+    assert answers[0] == answers[1]
+    assert "B-TWIN" in answers[0]
+
+
+def test_the_calibration_sample_does_not_depend_on_where_rows_lie() -> None:
+    catalogue = _catalogue()
+    fresh = Recommender(HashingEncoder(), today=TODAY).load(catalogue)
+    moved = Recommender(HashingEncoder(), today=TODAY).load(catalogue)
+    buildings = catalogue["buildings"]
+    moved.remove("buildings", [record.id for record in buildings[:100]])
+    moved.upsert("buildings", buildings[:100])  # the same records, now in the last rows
+    ids = [
+        {table.rows[row].id for row in table.calibration_rows.tolist()}
+        for table in (fresh.tables["buildings"], moved.tables["buildings"])
+    ]
+    assert len(ids[0]) == CALIBRATION_SAMPLE
+    assert ids[0] == ids[1]
+    assert (
+        moved.tables["buildings"].row_of[buildings[0].id] != fresh.tables["buildings"].row_of[buildings[0].id]
+    )
+
+
+def test_a_small_table_calibrates_on_every_live_row() -> None:
+    catalogue = {kind: records[:300] for kind, records in _catalogue().items()}
+    table = Recommender(HashingEncoder(), today=TODAY).load(catalogue).tables["buildings"]
+    assert np.array_equal(table.calibration_rows, np.flatnonzero(table.alive))
