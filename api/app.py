@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -61,12 +62,19 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        started = time.monotonic()
         engine = open_database(settings)
         sessions = make_session_factory(engine)
         cached = cached_encoder(settings, sessions, encoder)
+        opened = time.monotonic()
         log.info("正在载入目录与向量（首次启动需为全部记录编码，之后从缓存读取）…")
         app.state.xingpei = await run_in_threadpool(load_state, settings, sessions, cached)
-        log.info("已就绪：新编码 %d 条文本", cached.encoded)
+        log.info(
+            "已就绪：新编码 %d 条文本；数据库与模型 %.1f 秒，目录 %.1f 秒",
+            cached.encoded,
+            opened - started,
+            time.monotonic() - opened,
+        )
         yield
         engine.dispose()
 
