@@ -68,9 +68,9 @@ QUEUEING = (
     "at {rate:.1f} req/s, a request waits {wait:.0f} ms on average (Little's law: in flight / rate)"
 )
 ENCODING = (
-    "encoding: each request encodes one new text, and the model's cost per text does not fall when texts "
-    "share a call ({costs}, measured after the load in this run), so batching cannot lower the "
-    "{cpu:.1f} ms of CPU a request costs the server: even with all {all_cores} cores that is a mean "
+    "encoding: each request encodes one new text, and the model's cost per text falls little or not at all "
+    "when texts share a call ({costs}, measured after the load in this run), so batching does not lower "
+    "the {cpu:.1f} ms of CPU a request costs the server: even with all {all_cores} cores that is a mean "
     "latency of at least {floor:.0f} ms at {connections} connections (Little's law); the server got "
     "{cores:.2f} cores on average; "
 )
