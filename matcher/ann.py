@@ -22,6 +22,9 @@ ROWS_PER_LIST = 1024
 TRAIN_PER_LIST = 40
 """Rows sampled per list to train the k-means (faiss warns below 39)."""
 KMEANS_ITERATIONS = 10
+EXACT_SHARE = 8
+"""Scan the alive rows exactly when they are fewer than 1/EXACT_SHARE of the codes the probes read:
+a float32 row is 4 bytes a dimension to the code's 1, gathered rather than streamed."""
 TUNING_DEPTH = 100
 """Probes are tuned for the recall of the exact top-100 of sample queries."""
 TUNING_RECALL = 0.995
@@ -41,6 +44,20 @@ def exact_top(vectors: np.ndarray, queries: np.ndarray, n: int) -> np.ndarray:
 def recall(found: np.ndarray, truth: np.ndarray) -> float:
     """The share of each row of `truth` [q, n] found in the same row of `found` [q, m], averaged."""
     return float(np.mean([np.isin(want, got).mean() for got, want in zip(found, truth, strict=True)]))
+
+
+def _best(candidates: np.ndarray, scores: np.ndarray, n: int) -> np.ndarray:
+    """The `n` best of each row of `candidates` [q, c] by `scores` [q, c], best first: [q, ≤ n] int64.
+
+    Candidates scored -inf (none found) come out as -1.
+    """
+    if candidates.shape[1] > n:
+        best = np.argpartition(-scores, n - 1, axis=1)[:, :n]
+        candidates, scores = np.take_along_axis(candidates, best, 1), np.take_along_axis(scores, best, 1)
+    order = np.argsort(-scores, axis=1, kind="stable")
+    ranked = np.array(np.take_along_axis(candidates, order, 1), dtype=np.int64)
+    ranked[np.take_along_axis(scores, order, 1) == -np.inf] = -1
+    return ranked
 
 
 class DenseIndex:
@@ -137,8 +154,18 @@ class DenseIndex:
     def search_many(
         self, queries: np.ndarray, n: int, vectors: np.ndarray, alive: np.ndarray | None = None
     ) -> np.ndarray:
-        """`search` for each of `queries` [q, dim]: [q, n] int64, -1 after the last row found."""
+        """`search` for each of `queries` [q, dim]: [q, ≤ n] int64, -1 after the last row found.
+
+        When few rows are alive (no more than 1/EXACT_SHARE of the codes the probes would read), those
+        rows are scanned exactly instead: cheaper than the index, and the probes were tuned for all rows.
+        """
         queries = np.ascontiguousarray(queries, dtype=np.float32)
+        if alive is not None and np.count_nonzero(alive) * EXACT_SHARE * self.index.nlist <= (
+            self.size * self.index.nprobe
+        ):
+            rows = np.flatnonzero(alive[: len(vectors)])
+            scores = np.einsum("md,qd->qm", vectors[rows], queries)
+            return _best(np.broadcast_to(rows, scores.shape), scores, n)
         params = faiss.SearchParametersIVF()
         params.nprobe = self.index.nprobe
         if alive is not None:
@@ -152,13 +179,7 @@ class DenseIndex:
         candidates = np.concatenate([found, np.broadcast_to(tail, (len(queries), len(tail)))], axis=1)
         scores = np.einsum("qcd,qd->qc", vectors[candidates], queries)
         scores[candidates < 0] = -np.inf
-        if candidates.shape[1] > n:
-            best = np.argpartition(-scores, n - 1, axis=1)[:, :n]
-            candidates, scores = np.take_along_axis(candidates, best, 1), np.take_along_axis(scores, best, 1)
-        order = np.argsort(-scores, axis=1, kind="stable")
-        ranked = np.take_along_axis(candidates, order, 1)
-        ranked[np.take_along_axis(scores, order, 1) == -np.inf] = -1
-        return np.asarray(ranked, dtype=np.int64)
+        return _best(candidates, scores, n)
 
     def save(self, path: Path) -> None:
         """Write the index (codes, ids, centroids, probes) to one file."""

@@ -115,3 +115,16 @@ def test_dead_rows_are_left_out_and_compaction_renumbers_rows(
     after = index.search_many(held_out, DEPTH, compacted)
     assert np.array_equal(np.flatnonzero(alive)[after], before)
     assert recall(after, exact_top(compacted, held_out, DEPTH)) >= 0.99
+
+
+def test_few_alive_rows_are_scanned_exactly(
+    world: tuple[np.ndarray, np.ndarray, np.ndarray, DenseIndex],
+) -> None:
+    """With 1 row in 100 alive (fewer than the probes would read), each answer is the exact top among them."""
+    items, _, held_out, index = world
+    alive = np.zeros(ROWS, dtype=bool)
+    alive[np.random.default_rng(4).choice(ROWS, ROWS // 100, replace=False)] = True
+    rows = np.flatnonzero(alive)
+    for query in held_out[:20]:
+        expected = rows[np.argsort(-(items[rows] @ query), kind="stable")[:DEPTH]]
+        assert set(index.search(query, DEPTH, items, alive).tolist()) == set(expected.tolist())
