@@ -27,6 +27,8 @@ TF_SCALE = 2**16
 """Fixed-point scale of tf² (a text of 20,000 characters keeps Σ tf² below 2^17)."""
 U_SCALE = 2**22
 """Fixed-point scale of u = ln(1 + df); S1 stays below 2^60 for up to 2^31 texts."""
+TF_CHUNK = 20_000
+"""Texts counted at a time when many are added at once."""
 U2_SCALE = 2**18
 """Fixed-point scale of u²; S2 stays below 2^60 likewise."""
 
@@ -104,6 +106,14 @@ class Lexicon:
         )
         return np.sqrt(np.maximum(square, np.finfo(np.float64).tiny))
 
+    def rarest(self, query: LexicalQuery, budget: int) -> LexicalQuery:
+        """The query over its rarest terms only: fewest documents first (ties in the query's order), while
+        their documents add up to at most `budget`, so that no walk of their postings is longer."""
+        frequencies = self.df[query.terms]
+        order = np.argsort(frequencies, kind="stable")
+        kept = np.sort(order[np.cumsum(frequencies[order]) <= budget])
+        return LexicalQuery(query.terms[kept], query.weights[kept])
+
     def query(self, text: str) -> LexicalQuery:
         """A text's weights over the terms that some stored text holds."""
         counts = Counter(_ngrams(text))
@@ -134,7 +144,20 @@ class Vocabulary:
         self.count_in(self.tf([industry.label for industry in Industry]), 1)
 
     def tf(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        """Sublinear tf of texts over the vocabulary, adding unseen terms: [m, V] float32."""
+        """Sublinear tf of texts over the vocabulary, adding unseen terms: [m, V] float32.
+
+        Counted TF_CHUNK texts at a time, so that the n-grams of a million texts never sit in lists at once.
+        """
+        parts = [self._counted(texts[start : start + TF_CHUNK]) for start in range(0, len(texts), TF_CHUNK)]
+        if len(self.df) < len(self.terms):
+            self.df = np.concatenate([self.df, np.zeros(len(self.terms) - len(self.df), dtype=np.int64)])
+        widened = [_widened(part, len(self.terms)) for part in parts]
+        if len(widened) == 1:
+            return widened[0]
+        return sparse.vstack(widened, format="csr") if widened else sparse.csr_matrix((0, len(self.terms)))
+
+    def _counted(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        """Sublinear tf of a few texts over the vocabulary as it stands after adding their unseen terms."""
         ids, terms = self.ids, self.terms
         indptr, indices, counts = [0], list[int](), list[int]()
         for text in texts:
@@ -145,8 +168,6 @@ class Vocabulary:
             indices.extend(map(ids.__getitem__, grams))
             counts.extend(grams.values())
             indptr.append(len(indices))
-        if len(self.df) < len(terms):
-            self.df = np.concatenate([self.df, np.zeros(len(terms) - len(self.df), dtype=np.int64)])
         return sparse.csr_matrix(
             (sublinear(np.array(counts, dtype=np.int64)), np.array(indices, dtype=np.int64), indptr),
             shape=(len(texts), len(terms)),
@@ -219,42 +240,6 @@ class LexicalRows:
         cosines: np.ndarray = dots / self.norms
         return cosines
 
-    def candidates(self, query: LexicalQuery, n: int, budget: int) -> np.ndarray:
-        """Up to `n` rows [≤ n] that the query's rarest terms point to most, walking ≤ `budget` postings.
-
-        Terms are taken from the fewest postings up (the rarest weigh most) while their postings fit the
-        budget; rows are ranked by those terms' share of the cosine. Dead rows may be among them.
-        """
-        lengths = np.zeros(len(query.terms), dtype=np.int64)
-        for segment in self.segments:
-            inside = query.terms < segment.tf.shape[1]
-            indptr = segment.tf.indptr
-            lengths[inside] += indptr[query.terms[inside] + 1] - indptr[query.terms[inside]]
-        order = np.argsort(lengths, kind="stable")
-        taken = order[np.cumsum(lengths[order]) <= budget]
-        if not len(taken):
-            return np.zeros(0, dtype=np.int64)
-        partial = self.similarities(LexicalQuery(query.terms[taken], query.weights[taken]))
-        reached = np.flatnonzero(partial > 0)
-        if len(reached) > n:
-            reached = reached[np.argpartition(-partial[reached], n - 1)[:n]]
-        return reached
-
-    def similarities_at(self, query: LexicalQuery, rows: np.ndarray) -> np.ndarray:
-        """Cosine of the query to some rows [m] (sorted, distinct): [m] float64, as `similarities` gives them.
-
-        Finds each row in each term's postings by binary search, so it costs m · log(postings) per term,
-        not the postings themselves.
-        """
-        dots = np.zeros(len(rows), dtype=np.float64)
-        for segment in self.segments:
-            end = segment.start + segment.tf.shape[0]
-            first, last = np.searchsorted(rows, [segment.start, end])
-            if first < last:
-                dots[first:last] = _row_dots(segment.tf, rows[first:last] - segment.start, query)
-        cosines: np.ndarray = dots / self.norms[rows]
-        return cosines
-
     def shifted(self, old: Lexicon, new: Lexicon, terms: np.ndarray) -> LexicalRows:
         """The rows after the frequencies of `terms` [t] changed from `old` to `new`."""
         du = new.u[terms] - _padded(old.u, len(new.df))[terms]
@@ -321,24 +306,6 @@ def _column_dots(tf: sparse.csc_matrix, terms: np.ndarray, weights: np.ndarray) 
     offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
     products = tf.data[offsets] * np.repeat(weights, lengths)
     return np.bincount(tf.indices[offsets], weights=products, minlength=tf.shape[0])
-
-
-def _row_dots(tf: sparse.csc_matrix, rows: np.ndarray, query: LexicalQuery) -> np.ndarray:
-    """Σ over the query's terms of tf[row, term] · weight for some rows [m] (sorted): [m] float64.
-
-    Sums each row's products in the order of the query's terms, as `_column_dots` does.
-    """
-    dots = np.zeros(len(rows), dtype=np.float64)
-    indices, data, indptr = tf.indices, tf.data, tf.indptr
-    for term, weight in zip(query.terms.tolist(), query.weights.tolist(), strict=True):
-        if term >= tf.shape[1]:
-            continue
-        start, end = indptr[term], indptr[term + 1]
-        at = np.searchsorted(indices[start:end], rows)
-        held = at < end - start
-        held[held] = indices[start + at[held]] == rows[held]
-        dots[held] += data[start + at[held]] * np.float32(weight)
-    return dots
 
 
 def _padded(values: np.ndarray, length: int) -> np.ndarray:

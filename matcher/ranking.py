@@ -73,6 +73,8 @@ class Snapshot:
     """[districts, 12] int64: how many buildings of each district gather each industry."""
     indexes: Mapping[RecordKind, DenseIndex] = field(default_factory=dict)
     """The dense index of each table large enough to have one."""
+    large: frozenset[RecordKind] = frozenset()
+    """The kinds whose tables are large enough for a dense index (whether or not a query uses it)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -113,57 +115,58 @@ DENSE_CANDIDATES = 1000
 LEXICAL_CANDIDATES = 1000
 """Rows the TF-IDF channel proposes per query (in tables that have a dense index)."""
 POSTINGS_BUDGET = 200_000
-"""Postings the TF-IDF channel walks to propose its rows: its rarest terms' first."""
+"""In a large table the TF-IDF channel counts a query's rarest terms while their documents add up to at
+most this many (the commonest weigh least: idf²), so it never walks every posting of every row."""
 PARALLEL_SCAN_ROWS = 20_000
 """Tables at least this large scan the dense channel on another thread; below, handing the scan over
 costs more than it saves (0.1 ms on an idle machine, milliseconds on a busy one)."""
 
 
-def _dense_scan(table: ItemTable, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The raw [size] float32 and calibrated [size] similarities of `vector` [dim] to every row."""
-    similarities = table.dense(vector)
-    return similarities, _calibrated(similarities, table)
-
-
-def _calibrated(similarities: np.ndarray, table: ItemTable) -> np.ndarray:
-    """Every row's similarity [size] on 0..1: the best live row 1, the 10th percentile of the calibration
-    rows (`ItemTable.calibration_rows`: every live row in a table of up to 4,096) and below 0."""
+def _calibrated(similarities: np.ndarray, table: ItemTable, among: np.ndarray | None = None) -> np.ndarray:
+    """Every row's similarity [size] on 0..1: the 10th percentile of the calibration rows
+    (`ItemTable.calibration_rows`: every live row in a table of up to 4,096) and below 0, the best live
+    row 1; or, given `among` [size] bool, the best of those rows and the calibration rows."""
     reference = table.calibration_rows
     if not len(reference):
         return np.zeros(similarities.shape)
-    best = similarities.max() if table.live == table.size else similarities[table.alive].max()
-    return factors.rescale(similarities, factors.tenth_percentile(similarities[reference]), float(best))
+    if among is not None:
+        best = max(float(similarities[among].max(initial=-1.0)), float(similarities[reference].max()))
+    else:
+        best = float(similarities.max() if table.live == table.size else similarities[table.alive].max())
+    return factors.rescale(similarities, factors.tenth_percentile(similarities[reference]), best)
 
 
 def rank(snapshot: Snapshot, query: Query, request: Request) -> MatchResult:
     """Filter by the constraints, score by the factors, spread across districts, explain the top k.
 
-    A table with a dense index (a large one) scores only the candidates of both channels (see
-    `_candidates`); any other is scored row by row.
+    In a large table (`Snapshot.large`) the TF-IDF channel counts only the query's rarest terms and the
+    dense channel's best is the best eligible row's; one with a dense index scores only the candidates of
+    both channels (`_candidates`); any other, every row.
     """
     direction = request.direction
     table = snapshot.tables[direction.result]
     index = snapshot.indexes.get(direction.result)
-    exact = index is None
+    large = direction.result in snapshot.large
     dense_scan = (
-        DENSE_SCANS.submit(_dense_scan, table, query.vector)
-        if exact and table.size >= PARALLEL_SCAN_ROWS
+        DENSE_SCANS.submit(table.dense, query.vector)
+        if index is None and table.size >= PARALLEL_SCAN_ROWS
         else None
     )
-    lexical = table.lexical.similarities(query.lexical) if exact else None
+    terms = query.lexical
+    if large:
+        terms = snapshot.lexicon.rarest(terms, POSTINGS_BUDGET)
+    lexical = table.lexical.similarities(terms)
+    calibrated_lexical = _calibrated(lexical, table)
     ok, excluded, outside = _eligible(table, request)
     found = int(np.count_nonzero(ok))
     if index is None:
         scored = table
-        assert lexical is not None
-        calibrated_lexical = _calibrated(lexical, table)
-        dense, calibrated_dense = (
-            _dense_scan(table, query.vector) if dense_scan is None else dense_scan.result()
-        )
+        dense = table.dense(query.vector) if dense_scan is None else dense_scan.result()
+        calibrated_dense = _calibrated(dense, table, ok if large else None)
     else:
-        rows, tops = _candidates(table, index, query, ok)
-        scored, ok = table.subset(rows), ok[rows]
-        dense, calibrated_dense, calibrated_lexical = _candidate_channels(table, query, rows, tops)
+        rows = _candidates(table, index, query.vector, lexical, ok)
+        scored, ok, calibrated_lexical = table.subset(rows), ok[rows], calibrated_lexical[rows]
+        dense, calibrated_dense = _candidate_dense(table, query.vector, rows)
     others = _pair_factors(snapshot, query, scored, request)
     semantic = factors.semantic(calibrated_dense, calibrated_lexical, request.weights.lexical_blend)
     values = {name: semantic if name == "semantic" else others[name] for name in direction.factors}
@@ -225,40 +228,28 @@ def _eligible(table: ItemTable, request: Request) -> tuple[np.ndarray, dict[str,
     return ok, excluded, outside
 
 
-def _candidates(table: ItemTable, index: DenseIndex, query: Query, ok: np.ndarray) -> tuple[np.ndarray, ...]:
-    """The eligible rows [m] (sorted) either channel ranks high: the dense index's best and the TF-IDF
-    channel's best over the query's rarest terms (a bounded walk of the postings); and the live rows,
-    eligible or not, where each channel's best similarity likely lies, for the calibration."""
-    dense = index.search(query.vector, DENSE_CANDIDATES, table.vectors, ok)
-    lexical = table.lexical.candidates(query.lexical, LEXICAL_CANDIDATES, POSTINGS_BUDGET)
-    lexical = lexical[table.alive[lexical]]
-    rows: np.ndarray = np.union1d(dense, lexical[ok[lexical]])
-    best = (
-        [] if np.array_equal(ok, table.alive) else [index.search(query.vector, 1, table.vectors, table.alive)]
-    )
-    tops = np.concatenate([np.zeros(0, dtype=np.int64), *best, lexical])
-    return rows, tops
+def _candidates(
+    table: ItemTable, index: DenseIndex, vector: np.ndarray, lexical: np.ndarray, ok: np.ndarray
+) -> np.ndarray:
+    """The eligible rows [m] (sorted) either channel ranks high: the dense index's best DENSE_CANDIDATES
+    and the TF-IDF channel's best LEXICAL_CANDIDATES."""
+    dense = index.search(vector, DENSE_CANDIDATES, table.vectors, ok)
+    reached = np.flatnonzero((lexical > 0) & ok)
+    if len(reached) > LEXICAL_CANDIDATES:
+        reached = reached[np.argpartition(-lexical[reached], LEXICAL_CANDIDATES - 1)[:LEXICAL_CANDIDATES]]
+    rows: np.ndarray = np.union1d(dense, reached)
+    return rows
 
 
-def _candidate_channels(
-    table: ItemTable, query: Query, rows: np.ndarray, tops: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Raw dense, calibrated dense and calibrated TF-IDF similarities of some rows [m], each [m].
-
-    Exact at those rows and at the table's calibration rows, whose 10th percentile is the low end (as
-    in `_calibrated`); the best of them and of `tops` is the high end.
-    """
-    sample = table.calibration_rows
-    both = np.union1d(np.union1d(rows, sample), tops)
-    dense = np.einsum("ij,j->i", table.vectors[both], query.vector)
-    lexical = table.lexical.similarities_at(query.lexical, both)
-    in_sample = np.isin(both, sample, assume_unique=True)
-    at = np.searchsorted(both, rows)
-    calibrated = [
-        factors.rescale(values[at], factors.tenth_percentile(values[in_sample]), float(values.max()))
-        for values in (dense, lexical)
-    ]
-    return dense[at], calibrated[0], calibrated[1]
+def _candidate_dense(table: ItemTable, vector: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Raw and calibrated dense similarities of some eligible rows [m], each [m], exact there: calibrated as
+    `_calibrated` does in a large table, the best eligible row being among them."""
+    dense = np.einsum("ij,j->i", table.vectors[rows], vector)
+    reference = np.einsum("ij,j->i", table.vectors[table.calibration_rows], vector)
+    if not len(reference):
+        return dense, np.zeros(dense.shape)
+    high = max(float(dense.max(initial=-1.0)), float(reference.max()))
+    return dense, factors.rescale(dense, factors.tenth_percentile(reference), high)
 
 
 def _pair_factors(

@@ -320,6 +320,7 @@ class Recommender:
             np.divide(totals, best, out=np.zeros(totals.shape), where=best > 0),
             self._district_peers.copy(),
             self._indexes(),
+            frozenset(kind for kind, store in self._stores.items() if store.size >= self.dense_index_rows),
         )
 
     def _indexes(self) -> dict[RecordKind, DenseIndex]:
@@ -411,12 +412,14 @@ class Recommender:
         *,
         weights: Weights | None = None,
         districts: Sequence[str] = (),
+        scan_all: bool = False,
     ) -> MatchResult:
         """The best `k` records of `direction.result` for a record (stored or ad hoc) of `direction.query`.
 
-        `districts` keeps only results in those districts (directions whose results have one).
+        `districts` keeps only results in those districts (directions whose results have one); `scan_all`
+        scores every row even of a table with a dense index (what the index is checked against).
         """
-        snapshot = self._snapshot
+        snapshot = dataclasses.replace(self._snapshot, indexes={}) if scan_all else self._snapshot
         query = self._query(snapshot, direction.query, record)
         today = self.day()
         firm, offer = direction.sides(query.columns, snapshot.tables[direction.result].columns)

@@ -86,32 +86,19 @@ def _two_segments() -> tuple[Vocabulary, LexicalRows]:
     return vocabulary, rows.appended(second, vocabulary.snapshot(), 16)
 
 
-def test_cosines_at_some_rows_equal_those_of_every_row_bit_for_bit() -> None:
-    vocabulary, rows = _two_segments()
-    assert len(rows.segments) == 2
-    picked = np.array([0, 3, 17, 29, 30, 35, 39])
-    for text in QUERIES:
-        query = vocabulary.snapshot().query(text)
-        assert np.array_equal(rows.similarities_at(query, picked), rows.similarities(query)[picked])
-
-
-def test_candidates_walk_the_rarest_terms_within_the_budget() -> None:
-    vocabulary, rows = _two_segments()
-    query = vocabulary.snapshot().query(FIRMS[0])
-    every = rows.similarities(query)
-    unbounded = rows.candidates(query, 5, budget=10**9)
-    assert set(unbounded.tolist()) == set(np.argsort(-every)[:5].tolist())  # every term: the true top 5
-    assert len(rows.candidates(query, 5, budget=0)) == 0
-    postings = {
-        term: sum(int(s.tf[:, [term]].nnz) for s in rows.segments if term < s.tf.shape[1])
-        for term in query.terms.tolist()
-    }
-    rarest = min(postings, key=postings.__getitem__)
-    reached = rows.candidates(query, 40, budget=postings[rarest])
-    holders = {
-        row
-        for s in rows.segments
-        if rarest < s.tf.shape[1]
-        for row in (s.tf[:, [rarest]].nonzero()[0] + s.start).tolist()
-    }
-    assert set(reached.tolist()) <= holders
+def test_the_rarest_terms_fit_the_budget_and_leave_out_the_commonest() -> None:
+    vocabulary, _ = _two_segments()
+    lexicon = vocabulary.snapshot()
+    query = lexicon.query(FIRMS[0])
+    frequencies = lexicon.df[query.terms]
+    budget = int(frequencies.sum()) // 3
+    rare = lexicon.rarest(query, budget)
+    assert int(lexicon.df[rare.terms].sum()) <= budget
+    assert 0 < len(rare.terms) < len(query.terms)
+    assert lexicon.df[rare.terms].max() <= np.sort(frequencies)[len(rare.terms)]  # none commoner than left
+    assert np.isin(rare.terms, query.terms).all()
+    kept = np.isin(query.terms, rare.terms)
+    assert np.array_equal(rare.terms, query.terms[kept])  # in the query's own order, weights unchanged
+    assert np.array_equal(rare.weights, query.weights[kept])
+    assert len(lexicon.rarest(query, 0).terms) == 0
+    assert np.array_equal(lexicon.rarest(query, int(frequencies.sum())).terms, query.terms)
