@@ -1,17 +1,15 @@
 """Request dependencies: the app state, a database session per request, and the signed-in user.
 
 Dependencies that do no I/O are `async def`: FastAPI then calls them on the event loop instead of
-handing each one to a worker thread. The session and the user are `async def` too, and send only their
-I/O to a worker thread: a match whose token was seen a moment ago then makes one thread hop, not four.
+handing each one to a worker thread.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
-from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -32,36 +30,25 @@ async def get_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-async def get_session(state: StateDep) -> AsyncIterator[Session]:
+def get_session(state: StateDep) -> Iterator[Session]:
     """A session that commits when the request succeeds and rolls back when it fails.
 
     Scoped to the function: the commit lands before the response is sent, so the client's next
     request (a browser following a 303, a script reading back what it wrote) always sees it.
-    Opening a session does no I/O; the commit or rollback runs on a worker thread, and only when the
-    request used the database.
     """
-    session = state.sessions()
-    try:
-        yield session
-        if _used(session):
-            await run_in_threadpool(session.commit)
-    except Exception:
-        if _used(session):
-            await run_in_threadpool(session.rollback)
-        raise
-    finally:
-        session.close()
-
-
-def _used(session: Session) -> bool:
-    """Whether a session has a transaction or changes to flush (else committing it would do nothing)."""
-    return session.in_transaction() or bool(session.new or session.dirty or session.deleted)
+    with state.sessions() as session:
+        try:
+            yield session
+            session.commit()
+        except Exception:
+            session.rollback()
+            raise
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-async def get_user(
+def get_user(
     state: StateDep,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -72,8 +59,7 @@ async def get_user(
     """
     if credentials is None:
         return None
-    token = credentials.credentials
-    user = state.tokens.recall(session, token) or await run_in_threadpool(state.tokens.user, session, token)
+    user = state.tokens.user(session, credentials.credentials)
     if user is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "令牌无效或已失效", headers={"WWW-Authenticate": "Bearer"}
