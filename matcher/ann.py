@@ -67,6 +67,17 @@ class DenseIndex:
         """Wrap a trained index whose ids are table rows (`build` or `load` make one)."""
         self.index = index
 
+    def __getstate__(self) -> dict[str, np.ndarray]:
+        """Pickled as faiss's own serialisation (bytes in an array, kept out of band by pickle 5)."""
+        return {"index": faiss.serialize_index(self.index)}
+
+    def __setstate__(self, state: dict[str, np.ndarray]) -> None:
+        """Read back what `__getstate__` gave."""
+        index = faiss.deserialize_index(state["index"])
+        if not isinstance(index, faiss.IndexIVFScalarQuantizer):
+            raise ValueError("not an inner-product IVF index over 8-bit codes")
+        self.index = index
+
     @classmethod
     def build(
         cls, vectors: np.ndarray, queries: np.ndarray, *, lists: int | None = None, seed: int = 0

@@ -64,6 +64,8 @@ class RecommenderState:
     """[districts, 12] float64."""
     district_peers: np.ndarray
     """[districts, 12] int64."""
+    dense_indexes: dict[RecordKind, DenseIndex] = dataclasses.field(default_factory=dict)
+    """The dense index of each large table, over its rows as they stand."""
 
 
 class Recommender:
@@ -134,6 +136,7 @@ class Recommender:
                 self._vocabulary,
                 self._district_totals,
                 self._district_peers,
+                {kind: index for kind, (_, index) in self._dense_indexes.items()},
             )
 
     @classmethod
@@ -145,9 +148,17 @@ class Recommender:
         weights: Weights | None = None,
         today: date | None = None,
         industry_model: IndustryModel | None = None,
+        dense_index_rows: int = DENSE_INDEX_ROWS,
     ) -> Recommender:
-        """A recommender over a state `state()` gave (built with the same encoder and industry model)."""
-        recommender = cls(encoder, weights=weights, today=today, industry_model=industry_model)
+        """A recommender over a state `state()` gave (built with the same encoder and industry model);
+        its dense indexes are taken as they were, not trained again."""
+        recommender = cls(
+            encoder,
+            weights=weights,
+            today=today,
+            industry_model=industry_model,
+            dense_index_rows=dense_index_rows,
+        )
         if any(store.vectors.shape[1] != encoder.dim for store in state.stores.values()):
             raise ValueError(f"快照的向量维度与嵌入模型 {encoder.model_id} 不符")
         recommender.records = state.records
@@ -158,6 +169,9 @@ class Recommender:
         recommender._vocabulary = state.vocabulary
         recommender._district_totals = state.district_totals
         recommender._district_peers = state.district_peers
+        recommender._dense_indexes = {
+            kind: (state.stores[kind].rows, index) for kind, index in state.dense_indexes.items()
+        }
         recommender._publish()
         return recommender
 

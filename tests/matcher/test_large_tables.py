@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pickle
 from datetime import date
+from unittest.mock import patch
 
 import numpy as np
 import pytest
 
 from demo.generate import generate_buildings, generate_enterprises, generate_scenarios
+from matcher.ann import DenseIndex
 from matcher.directions import DIRECTIONS
 from matcher.hashing import HashingEncoder
 from matcher.recommender import Recommender
@@ -107,3 +110,15 @@ def test_a_small_table_calibrates_on_every_live_row(
     small = {kind: records[:300] for kind, records in catalogue.items()}
     table = Recommender(HashingEncoder(), today=TODAY).load(small).tables["buildings"]
     assert np.array_equal(table.calibration_rows, np.flatnonzero(table.alive))
+
+
+def test_a_restored_state_keeps_the_index_and_answers_the_same(pair: tuple[Recommender, Recommender]) -> None:
+    _, indexed = pair
+    state = pickle.loads(pickle.dumps(indexed.state(), protocol=5))
+    with patch.object(DenseIndex, "build", side_effect=AssertionError("trained again")):
+        restored = Recommender.restored(HashingEncoder(), state, today=TODAY, dense_index_rows=2_000)
+    assert set(restored.indexes) == {"buildings", "scenarios"}
+    assert restored.indexes["buildings"].size == indexed.indexes["buildings"].size
+    for firm in indexed.tables["enterprises"].records[:10]:
+        for name in ("firm_buildings", "firm_scenarios"):
+            assert restored.match(DIRECTIONS[name], firm, 10) == indexed.match(DIRECTIONS[name], firm, 10)
