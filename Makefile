@@ -11,7 +11,7 @@ export OMP_NUM_THREADS ?= 2
 
 .PHONY: install browser model run serve test test-sqlite test-postgres test-slow fuzz lint eval notebooks demo-data \
 	bench bench-results bench-match bench-encoding bench-import bench-pages bench-pages-quick wrk load soak bench-memory \
-	bench-allocation bench-learning bench-industry bench-http bench-cold-start bench-million clean
+	bench-allocation bench-learning bench-industry bench-http bench-cold-start bench-million bench-large clean
 
 install: $(STAMP) $(MODEL)
 
@@ -79,7 +79,8 @@ bench-import: install
 # firms), then one table of goals and figures (bench/results.py; soak separately: make soak).
 # Run them one after the other on a quiet machine.
 bench:
-	$(MAKE) bench-match bench-encoding load bench-http bench-import bench-memory bench-cold-start bench-allocation bench-learning bench-industry
+	$(MAKE) bench-match bench-encoding load bench-http bench-import bench-memory bench-cold-start bench-allocation bench-learning bench-industry \
+		bench-million bench-large
 	$(BIN)/python bench/results.py
 
 bench-results: install
@@ -107,6 +108,10 @@ bench-industry: install
 # and isotropic vectors (about 30 minutes on 2 cores; not part of `make bench` yet).
 bench-million: install
 	$(BIN)/python bench/million.py
+
+# Whole queries at a million buildings, indexed against every row scored (about 30 minutes, 8 GB).
+bench-large: install
+	$(BIN)/python bench/large_tables.py
 
 # Server-side render time of every page over the demo data (the real model; -quick uses a small fake one).
 bench-pages: install

@@ -46,7 +46,10 @@ TODAY = date(2026, 6, 1)
 GOAL_P99_MS = 25.0
 GOAL_RATIO = 3.0
 GOAL_SIZE = 100_000
-"""The catalogue size the goals are set for; smaller ones are quoted."""
+"""The catalogue size the latency and ratio goals are set for; smaller ones are quoted."""
+FIXED_SIZE = 1_000
+FIXED_P99_MS = 1.5
+"""The fixed cost of a query: at FIXED_SIZE items, p99 at most this (issue 16)."""
 LIMIT = (
     "memory bandwidth of the two cores: each match streams every item vector ({mb:.0f} MB, the floor's "
     "own scan) on one core while the other gathers the TF-IDF postings of the firm's terms and scores "
@@ -130,17 +133,28 @@ def _row(
     f50, f99 = np.percentile(floor[:, 0], [50, 99])
     ratio = p99 / f99
     cpu, floor_cpu = np.median(latency[:, 1]), np.median(floor[:, 1])
-    met = "yes" if p99 <= GOAL_P99_MS and ratio <= GOAL_RATIO else "no"
+    figures = (
+        f"p50 {p50:.2f} ms, p99 {p99:.2f} ms; floor p50 {f50:.2f} ms, p99 {f99:.2f} ms; ratio {ratio:.2f}"
+    )
+    if size == FIXED_SIZE:
+        goal = f"p99 ≤ {FIXED_P99_MS:g} ms (the fixed cost of a query)"
+        met: bool | None = bool(p99 <= FIXED_P99_MS)
+        limit = f"Python around the matcher: median CPU per match {cpu:.2f} ms (reasons, numpy calls)"
+    else:
+        goal = f"p99 ≤ {GOAL_P99_MS:g} ms and ≤ {GOAL_RATIO:g}× the floor's p99 (set at 100,000 items)"
+        met = bool(p99 <= GOAL_P99_MS and ratio <= GOAL_RATIO) if size >= GOAL_SIZE else None
+        limit = LIMIT.format(mb=mb, cpu=cpu, floor_cpu=floor_cpu)
     results.record(
         "match latency (bench/match_latency.py)",
         f"firm → top-{K} {kind}, {size:,} items",
-        f"p50 {p50:.2f} ms, p99 {p99:.2f} ms; floor p50 {f50:.2f} ms, p99 {f99:.2f} ms; ratio {ratio:.2f}",
-        f"p99 ≤ {GOAL_P99_MS:g} ms and ≤ {GOAL_RATIO:g}× the floor's p99 (set at 100,000 items)",
-        (p99 <= GOAL_P99_MS and ratio <= GOAL_RATIO) if size >= GOAL_SIZE else None,
-        LIMIT.format(mb=mb, cpu=cpu, floor_cpu=floor_cpu),
+        figures,
+        goal,
+        met,
+        limit,
     )
+    verdict = {True: "yes", False: "no", None: "-"}[met]
     return (
-        f"{kind:<10}{size:>8,}{p50:>9.2f}{p99:>9.2f}{f50:>9.2f}{f99:>9.2f}{ratio:>8.2f}  {met:<5}"
+        f"{kind:<10}{size:>8,}{p50:>9.2f}{p99:>9.2f}{f50:>9.2f}{f99:>9.2f}{ratio:>8.2f}  {verdict:<5}"
         f"{cpu:>8.2f}{floor_cpu:>8.2f}{writes[0]:>10.2f}{writes[1]:>10.2f}"
     )
 
