@@ -92,7 +92,8 @@ def keep_up(state: AppState, session: Session) -> WeightsInUse:
     when it was announced since the last one); another process's within `CHECK_SECONDS`.
     """
     written = writes()
-    if written != state.writes_seen or state.checks.due():
+    due = state.checks.due()  # asked every time, so that a check made for a write also restarts the period
+    if written != state.writes_seen or due:
         state.writes_seen = written
         try:
             return synchronise(state, session)
