@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,18 @@ class NamedAsConfigured(HashingEncoder):
     """The hashing vectors under the id a model folder `var/models/none` would have."""
 
     model_id = "none"
+
+
+@pytest.fixture(autouse=True)
+def start_up_log_reaches_caplog(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """An in-process uvicorn started by an earlier test leaves its loggers at WARNING, not propagating."""
+    error = logging.getLogger("uvicorn.error")
+    level = error.level
+    error.setLevel(logging.INFO)
+    for name in ("uvicorn", "uvicorn.error"):
+        monkeypatch.setattr(logging.getLogger(name), "propagate", True)
+    yield
+    error.setLevel(level)
 
 
 @pytest.fixture
