@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     cache_dir: str = str(DEFAULT_CACHE_DIR)
     """Where fits derived from the embedding model are kept (the industry classifier's, a few hundred KB)."""
 
-    encode_batch_ms: float = Field(default=4.0, ge=0, le=100)
+    encode_batch_ms: float = Field(default=0.0, ge=0, le=100)
     """How long a typed-in text waits for others to share one model call (ms); 0: each is encoded alone."""
 
     encode_batch_max: int = Field(default=4, ge=1, le=256)
