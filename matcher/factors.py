@@ -40,26 +40,16 @@ def tenth_percentile(values: np.ndarray) -> float:
     return float(high - step * (1 - gamma) if gamma >= 0.5 else low + step * gamma)
 
 
-def calibrate(similarity: np.ndarray, among: np.ndarray | None = None) -> np.ndarray:
-    """Rescale one query's similarities [n] to 0..1: the best item 1, the 10th percentile and below 0.
-
-    The best and the percentile are taken over the rows `among` marks ([n] bool; all when None).
-    """
-    reference = similarity if among is None else similarity[among]
-    if reference.size == 0:
-        return np.zeros(similarity.shape)
-    return rescale(similarity, tenth_percentile(reference), float(reference.max()))
-
-
 def rescale(similarity: np.ndarray, low: float, high: float) -> np.ndarray:
-    """Similarities [n] to 0..1: `high` 1, `low` and below 0 (clipped as they are when the two meet)."""
+    """One query's similarities [n] to 0..1: `high` (the best item's) 1, `low` (a 10th percentile) and
+    below 0; clipped as they are when the two meet."""
     if high - low < 1e-6:
         return np.clip(similarity.astype(np.float64), 0.0, 1.0)
     return np.clip((similarity - low) / (high - low), 0.0, 1.0)
 
 
 def semantic(dense: np.ndarray, lexical: np.ndarray, blend: float) -> np.ndarray:
-    """Blend of calibrated (see `calibrate`) dense and TF-IDF similarities [n]; `blend`: the TF-IDF share."""
+    """Blend of calibrated (see `rescale`) dense and TF-IDF similarities [n]; `blend`: the TF-IDF share."""
     return (1.0 - blend) * dense + blend * lexical
 
 

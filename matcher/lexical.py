@@ -27,10 +27,10 @@ TF_SCALE = 2**16
 """Fixed-point scale of tf² (a text of 20,000 characters keeps Σ tf² below 2^17)."""
 U_SCALE = 2**22
 """Fixed-point scale of u = ln(1 + df); S1 stays below 2^60 for up to 2^31 texts."""
-TF_CHUNK = 20_000
-"""Texts counted at a time when many are added at once."""
 U2_SCALE = 2**18
 """Fixed-point scale of u²; S2 stays below 2^60 likewise."""
+TF_CHUNK = 20_000
+"""Texts counted at a time when many are added at once."""
 
 
 _ngrams = CountVectorizer(analyzer="char", ngram_range=(1, 3)).build_analyzer()

@@ -80,11 +80,14 @@ def test_scenario_constraints() -> None:
     ]
 
 
-def test_calibrate_maps_best_to_one_and_low_tail_to_zero() -> None:
-    values = factors.calibrate(np.linspace(0.7, 0.9, 21))
+def test_rescale_maps_best_to_one_and_low_tail_to_zero() -> None:
+    similarities = np.linspace(0.7, 0.9, 21)
+    values = factors.rescale(similarities, factors.tenth_percentile(similarities), float(similarities.max()))
     assert values[-1] == pytest.approx(1.0)
     assert values[0] == 0.0
     assert (np.diff(values) >= 0).all()
+    assert values[2] == 0.0  # the 10th percentile (0.72) and below are 0
+    assert values[3] > 0.0
 
 
 def test_industry_fit_shared_generalist_and_unrelated() -> None:
