@@ -75,8 +75,9 @@ notebooks: install
 bench-import: install
 	$(BIN)/python bench/import_scale.py
 
-# Every benchmark the performance goals name (about 40 minutes on 2 cores, most of it encoding 100,000
-# firms), then one table of goals and figures (bench/results.py; soak separately: make soak).
+# Every benchmark the performance goals name (about 2 hours on 2 cores: encoding 100,000 firms, building
+# 100k × 3 and 1M-item catalogues), then one table of goals and figures (bench/results.py; soak
+# separately: make soak).
 # Run them one after the other on a quiet machine.
 bench:
 	$(MAKE) bench-match bench-encoding load bench-http bench-import bench-memory bench-cold-start bench-allocation bench-learning bench-industry \
