@@ -9,7 +9,7 @@ MODEL_DIR := var/models/multilingual-e5-small
 MODEL := $(MODEL_DIR)/onnx/xingpei-onnx.json
 export OMP_NUM_THREADS ?= 2
 
-.PHONY: install browser model run serve test test-sqlite test-postgres test-slow fuzz lint eval notebooks demo-data \
+.PHONY: install browser model run serve test test-all test-sqlite test-postgres test-slow fuzz lint eval notebooks demo-data \
 	bench bench-results bench-match bench-encoding bench-import bench-pages bench-pages-quick wrk load soak bench-memory \
 	bench-allocation bench-learning bench-industry bench-http bench-cold-start bench-million bench-large clean
 
@@ -53,7 +53,10 @@ test-sqlite: install browser
 test-postgres: install browser
 	$(BIN)/python .ci/with_postgres.py $(PYTEST) -m "not slow and not fuzz"
 
-test: lint test-sqlite test-postgres
+# Every test against SQLite; CI (.ci/run) runs test-postgres after it, test-all runs both.
+test: lint test-sqlite
+
+test-all: test test-postgres
 
 test-slow: install
 	$(PYTEST) -m slow
