@@ -3,8 +3,9 @@
 The greedy rule — pick the best score minus a penalty per earlier pick from the same district — picks
 rows in the order of b = score − step · (rank of the row within its district), because within a
 district b falls with every rank. Rows are picked best first within their district and at most k are
-picked, so only the k best of each district (ties kept) can be: `pick` finds those with one partial
-sort per district and re-ranks just them.
+picked, so only the k best of each district (ties kept) can be; and when k districts hold rows, only
+rows scoring at least the k-th best district's best (k districts' first rows come before any other).
+`pick` re-ranks just those.
 """
 
 from __future__ import annotations
@@ -55,6 +56,29 @@ def _best(rows: np.ndarray, scores: np.ndarray, eligible: np.ndarray, k: int) ->
     return np.asarray(rows[values >= kth])
 
 
+def _pool(
+    scores: np.ndarray, eligible: np.ndarray, groups: Sequence[np.ndarray], districts: np.ndarray, k: int
+) -> np.ndarray:
+    """The eligible rows [m] that can be picked, holding with each row every better one of its district.
+
+    When k districts or more hold eligible rows, those scoring at least the k-th best district's best
+    (a row below it comes, even as its district's first, after k others); otherwise each group's k best.
+    """
+    rows = np.flatnonzero(eligible)
+    values = scores[rows]
+    low = int(districts.min(initial=0))
+    bests = np.full(int(districts.max(initial=0)) - low + 1, -np.inf)
+    np.maximum.at(bests, districts[rows] - low, values)
+    present = bests[bests > -np.inf]
+    if len(present) < k:
+        return np.concatenate(
+            [np.zeros(0, dtype=np.int64), *(_best(group, scores, eligible, k) for group in groups)]
+        )
+    kth = np.partition(present, len(present) - k)[len(present) - k]
+    above: np.ndarray = rows[values >= kth]
+    return above
+
+
 def pick(
     scores: np.ndarray,
     eligible: np.ndarray,
@@ -69,9 +93,7 @@ def pick(
     `groups` hold the rows of each district (or, when nothing spreads, all rows in one group); only
     the k best eligible rows of each group enter the re-ranking. Returns rows [≤ k] and penalties [≤ k].
     """
-    pool = np.concatenate(
-        [np.zeros(0, dtype=np.int64), *(_best(rows, scores, eligible, k) for rows in groups)]
-    )
+    pool = _pool(scores, eligible, groups, districts, k)
     keys = list(zip((-scores[pool]).tolist(), ids(pool), strict=True))
     pool = pool[sorted(range(len(pool)), key=keys.__getitem__)]
     rows, penalties = spread_rerank(scores[pool], districts[pool], strength, k)
