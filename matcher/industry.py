@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from itertools import accumulate
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,9 @@ INDUSTRY_CODES: tuple[str, ...] = tuple(member.value for member in Industry)
 
 MIN_CONFIDENCE = 0.2
 """Inferred industries below this confidence are dropped."""
+
+EVIDENCE_CACHE = 16_384
+"""Texts whose industry evidence is kept (a stored record's text is explained again by every match)."""
 
 SURE, FAIRLY_SURE = 0.7, 0.4
 """An inferred industry at least this likely is said with 把握较大, resp. 把握一般; below, 把握较小."""
@@ -296,8 +300,10 @@ def industry_matrix(
 
 
 @lru_cache(maxsize=4096)
+@lru_cache(maxsize=EVIDENCE_CACHE)
 def term_evidence(text: str) -> Mapping[str, tuple[str, ...]]:
-    """The lexicon terms of a text supporting each industry: strongest first, then in order of appearance."""
+    """The lexicon terms of a text supporting each industry: strongest first, then in order of appearance
+    (read-only, cached by text: every match explains the same stored records again)."""
     lexicon = _lexicon()
     term_ids = _match_ids(text, lexicon)
     evidence: dict[str, tuple[str, ...]] = {}
@@ -309,7 +315,7 @@ def term_evidence(text: str) -> Mapping[str, tuple[str, ...]]:
         )
         if supporting:
             evidence[code] = tuple(lexicon.display[term_ids[order]] for _, order in supporting)
-    return evidence
+    return MappingProxyType(evidence)
 
 
 def guesses_of(row: npt.NDArray[np.floating[Any]], text: str, declared: Sequence[str]) -> list[IndustryGuess]:

@@ -31,6 +31,8 @@ U2_SCALE = 2**18
 """Fixed-point scale of u²; S2 stays below 2^60 likewise."""
 TF_CHUNK = 20_000
 """Texts counted at a time when many are added at once."""
+QUERY_CACHE = 4_096
+"""Texts whose queries one lexicon keeps (it is replaced by the next write that moves a frequency)."""
 
 
 _ngrams = CountVectorizer(analyzer="char", ngram_range=(1, 3)).build_analyzer()
@@ -114,7 +116,21 @@ class Lexicon:
         kept = np.sort(order[np.cumsum(frequencies[order]) <= budget])
         return LexicalQuery(query.terms[kept], query.weights[kept])
 
+    @cached_property
+    def _queries(self) -> dict[str, LexicalQuery]:
+        """The queries of the texts asked for last (stored records are queried again and again)."""
+        return {}
+
     def query(self, text: str) -> LexicalQuery:
+        """A text's weights over the terms that some stored text holds (the last QUERY_CACHE texts' kept)."""
+        known = self._queries.get(text)
+        if known is None:
+            if len(self._queries) >= QUERY_CACHE:
+                self._queries.clear()
+            known = self._queries[text] = self._weighed(text)
+        return known
+
+    def _weighed(self, text: str) -> LexicalQuery:
         """A text's weights over the terms that some stored text holds."""
         counts = Counter(_ngrams(text))
         grams = sorted(counts)
@@ -129,7 +145,10 @@ class Lexicon:
         u, u2 = self.u[terms], self.u2[terms]
         norm = self.norms(np.array([squared.sum()]), np.array([squared @ u]), np.array([squared @ u2]))[0]
         idf = self.a - u.astype(np.float64) / U_SCALE
-        return LexicalQuery(terms, (tf.astype(np.float64) * idf * idf / norm).astype(np.float32))
+        weights = (tf.astype(np.float64) * idf * idf / norm).astype(np.float32)
+        terms.setflags(write=False)
+        weights.setflags(write=False)
+        return LexicalQuery(terms, weights)
 
 
 class Vocabulary:

@@ -13,6 +13,7 @@ from matcher.industry import (
     industry_vector,
     infer_industries,
     term_counts,
+    term_evidence,
 )
 from models.enums import Industry
 
@@ -238,6 +239,15 @@ def test_evidence_lists_the_matched_terms_strongest_first() -> None:
     guess = infer_industries("我们做芯片，也做流片服务")[0]
     assert guess.code == "ic_design"
     assert guess.evidence == ("流片", "芯片")
+
+
+def test_evidence_is_shared_read_only_between_calls() -> None:
+    text = "工业互联网平台与机器视觉质检"
+    evidence = term_evidence(text)
+    assert term_evidence(text) is evidence
+    assert evidence
+    with pytest.raises(TypeError):
+        evidence["X"] = ()  # type: ignore[index]
 
 
 def test_case_width_and_spacing_do_not_matter() -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from demo.generate import generate_buildings, generate_enterprises
+from matcher import lexical
 from matcher.lexical import LexicalRows, Vocabulary
 from matcher.text import record_text
 from models.enums import Industry
@@ -102,3 +104,23 @@ def test_the_rarest_terms_fit_the_budget_and_leave_out_the_commonest() -> None:
     assert np.array_equal(rare.weights, query.weights[kept])
     assert len(lexicon.rarest(query, 0).terms) == 0
     assert np.array_equal(lexicon.rarest(query, int(frequencies.sum())).terms, query.terms)
+
+
+def test_a_lexicon_keeps_recent_queries_and_a_write_starts_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lexical, "QUERY_CACHE", 2)
+    vocabulary = Vocabulary()
+    vocabulary.count_in(vocabulary.tf(BUILDINGS), 1)
+    lexicon = vocabulary.snapshot()
+    first = lexicon.query(QUERIES[0])
+    assert lexicon.query(QUERIES[0]) is first
+    with pytest.raises(ValueError, match="read-only"):
+        first.weights[0] = 0.0
+    lexicon.query(QUERIES[1])
+    lexicon.query(QUERIES[2])  # the third text empties the cache of two
+    again = lexicon.query(QUERIES[0])
+    assert again is not first
+    assert np.array_equal(again.terms, first.terms)
+    assert np.array_equal(again.weights, first.weights)
+    vocabulary.count_in(vocabulary.tf(FIRMS), 1)
+    moved = vocabulary.snapshot().query(QUERIES[0])
+    assert not np.array_equal(moved.weights, first.weights)
