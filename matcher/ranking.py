@@ -184,7 +184,7 @@ def rank(snapshot: Snapshot, query: Query, request: Request) -> MatchResult:
         request.k,
         lambda chosen: [scored.rows[row].id for row in chosen.tolist()],
     )
-    picked = {name: np.broadcast_to(column, score.shape)[rows] for name, column in values.items()}
+    picked = {name: _at(column, rows) for name, column in values.items()}
     _, contributions = scorer.combine(picked)
     explainer = _Explainer.of(snapshot, query, request)
     results = [
@@ -210,15 +210,20 @@ def rank(snapshot: Snapshot, query: Query, request: Request) -> MatchResult:
     )
 
 
+def _at(column: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """A factor's values [m] at some rows, the factor being [n] or one value for every row [1]."""
+    return column[rows] if column.size > 1 else np.repeat(column, len(rows))
+
+
 def _eligible(table: ItemTable, request: Request) -> tuple[np.ndarray, dict[str, int], int]:
     """The rows [size] bool that break no constraint and lie in the districts asked for; the rows each
     constraint removed (each under the first it breaks); and how many more the district filter removed."""
     ok = table.alive.copy()
     excluded: dict[str, int] = {}
     for name, mask in request.violations.items():  # a pair counts under the first constraint it breaks
-        broken = np.broadcast_to(mask, ok.shape)
-        excluded[name] = int(np.count_nonzero(broken & ok))
-        ok &= ~broken
+        broken = mask & ok
+        excluded[name] = int(np.count_nonzero(broken))
+        ok ^= broken
     outside = 0
     if request.districts:
         wanted = [DISTRICT_ROW[d] for d in request.districts if d in DISTRICT_ROW]

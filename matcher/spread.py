@@ -92,9 +92,14 @@ def pick(
 
     `groups` hold the rows of each district (or, when nothing spreads, all rows in one group); only
     the k best eligible rows of each group enter the re-ranking. Returns rows [≤ k] and penalties [≤ k].
+    `ids` is asked only when scores tie.
     """
     pool = _pool(scores, eligible, groups, districts, k)
-    keys = list(zip((-scores[pool]).tolist(), ids(pool), strict=True))
-    pool = pool[sorted(range(len(pool)), key=keys.__getitem__)]
+    values = scores[pool]
+    order = np.argsort(-values, kind="stable")
+    if np.any(values[order[1:]] == values[order[:-1]]):
+        keys = list(zip((-values).tolist(), ids(pool), strict=True))
+        order = np.array(sorted(range(len(pool)), key=keys.__getitem__), dtype=np.int64)
+    pool = pool[order]
     rows, penalties = spread_rerank(scores[pool], districts[pool], strength, k)
     return pool[rows], penalties
