@@ -123,17 +123,25 @@ costs more than it saves (0.1 ms on an idle machine, milliseconds on a busy one)
 
 
 def _calibrated(similarities: np.ndarray, table: ItemTable, among: np.ndarray | None = None) -> np.ndarray:
-    """Every row's similarity [size] on 0..1: the 10th percentile of the calibration rows
-    (`ItemTable.calibration_rows`: every live row in a table of up to 4,096) and below 0, the best live
-    row 1; or, given `among` [size] bool, the best of those rows and the calibration rows."""
+    """Every row's similarity [size] on 0..1 (see `_calibration`)."""
+    return factors.rescale(similarities, *_calibration(similarities, table, among))
+
+
+def _calibration(
+    similarities: np.ndarray, table: ItemTable, among: np.ndarray | None = None
+) -> tuple[float, float]:
+    """The similarities [size] taken to 0 and to 1: the 10th percentile of the calibration rows
+    (`ItemTable.calibration_rows`: every live row in a table of up to 4,096), and the best live row's;
+    or, given `among` [size] bool, the best of those rows and the calibration rows. (1, 1) when no row is
+    live (so none is picked)."""
     reference = table.calibration_rows
     if not len(reference):
-        return np.zeros(similarities.shape)
+        return 1.0, 1.0
     if among is not None:
         best = max(float(similarities[among].max(initial=-1.0)), float(similarities[reference].max()))
     else:
         best = float(similarities.max() if table.live == table.size else similarities[table.alive].max())
-    return factors.rescale(similarities, factors.tenth_percentile(similarities[reference]), best)
+    return factors.tenth_percentile(similarities[reference]), best
 
 
 def rank(snapshot: Snapshot, query: Query, request: Request) -> MatchResult:
@@ -156,16 +164,17 @@ def rank(snapshot: Snapshot, query: Query, request: Request) -> MatchResult:
     if large:
         terms = snapshot.lexicon.rarest(terms, POSTINGS_BUDGET)
     lexical = table.lexical.similarities(terms)
-    calibrated_lexical = _calibrated(lexical, table)
     ok, excluded, outside = _eligible(table, request)
     found = int(np.count_nonzero(ok))
     if index is None:
         scored = table
+        calibrated_lexical = _calibrated(lexical, table)
         dense = table.dense(query.vector) if dense_scan is None else dense_scan.result()
         calibrated_dense = _calibrated(dense, table, ok if large else None)
     else:
         rows = _candidates(table, index, query.vector, lexical, ok)
-        scored, ok, calibrated_lexical = table.subset(rows), ok[rows], calibrated_lexical[rows]
+        scored, ok = table.subset(rows), ok[rows]
+        calibrated_lexical = factors.rescale(lexical[rows], *_calibration(lexical, table))
         dense, calibrated_dense = _candidate_dense(table, query.vector, rows)
     others = _pair_factors(snapshot, query, scored, request)
     semantic = factors.semantic(calibrated_dense, calibrated_lexical, request.weights.lexical_blend)

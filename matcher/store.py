@@ -96,14 +96,15 @@ class ItemTable:
         return row
 
     def subset(self, rows: np.ndarray) -> ItemTable:
-        """Some rows [m] of the table as a table of their own (row i is rows[i]; no TF-IDF rows, no ids)."""
+        """Some rows [m] of the table as a table of their own (row i is rows[i]; no vectors, TF-IDF rows or
+        ids: what ranking candidates reads)."""
         return ItemTable(
             self.kind,
             [self.rows[row] for row in rows.tolist()],
             {},
             self.alive[rows],
             int(np.count_nonzero(self.alive[rows])),
-            self.vectors[rows],
+            self.vectors[:0],
             self.industries[rows],
             self.industry_best[rows],
             {name: values[rows] for name, values in self.columns.items()},
