@@ -14,7 +14,7 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 
-from matcher import explain, factors
+from matcher import explain, factors, spread
 from matcher.ann import DenseIndex
 from matcher.constraints import Columns
 from matcher.directions import Direction
@@ -22,7 +22,6 @@ from matcher.industry import INDUSTRY_CODES, IndustryGuess, guesses_of, term_evi
 from matcher.lexical import LexicalQuery, Lexicon
 from matcher.registry import Pair, registered
 from matcher.scorer import MatchScorer
-from matcher.spread import pick
 from matcher.store import ItemTable
 from matcher.tables import DISTRICT_ROW
 from matcher.text import record_text
@@ -171,20 +170,23 @@ def rank(snapshot: Snapshot, query: Query, request: Request) -> MatchResult:
         calibrated_lexical = _calibrated(lexical, table)
         dense = table.dense(query.vector) if dense_scan is None else dense_scan.result()
         calibrated_dense = _calibrated(dense, table, ok if large else None)
+        others = _pair_factors(snapshot, query, table, request)
     else:
-        rows = _candidates(table, index, query.vector, lexical, ok)
+        every_row = _pair_factors(snapshot, query, table, request)
+        rows = _completed(table, index, query.vector, lexical, ok, every_row, request)
         scored, ok = table.subset(rows), ok[rows]
         calibrated_lexical = factors.rescale(lexical[rows], *_calibration(lexical, table))
-        dense, calibrated_dense = _candidate_dense(table, query.vector, rows)
-    others = _pair_factors(snapshot, query, scored, request)
+        dense, calibration = _candidate_dense(table, query.vector, rows)
+        calibrated_dense = factors.rescale(dense, *calibration)
+        others = {name: _at(column, rows) for name, column in every_row.items()}
     semantic = factors.semantic(calibrated_dense, calibrated_lexical, request.weights.lexical_blend)
     values = {name: semantic if name == "semantic" else others[name] for name in direction.factors}
     scorer = _scorer(request.weights)
     score = scorer.score(values)
-    strength = request.weights.spread if direction.spread else 0.0
-    districts = scored.columns["district"] if direction.spread else np.zeros(scored.size, dtype=np.int64)
+    strength = _strength(request)
+    districts = _districts(scored, request)
     groups = scored.district_groups if strength > 0 else (np.arange(scored.size),)
-    rows, penalties = pick(
+    rows, penalties = spread.pick(
         score,
         ok,
         groups,
@@ -242,28 +244,69 @@ def _eligible(table: ItemTable, request: Request) -> tuple[np.ndarray, dict[str,
     return ok, excluded, outside
 
 
+def _strength(request: Request) -> float:
+    """How strongly the results are spread across districts (0 for directions that do not spread)."""
+    return request.weights.spread if request.direction.spread else 0.0
+
+
+def _districts(table: ItemTable, request: Request) -> np.ndarray:
+    """Each row's district [size] as the spread reads it (one district for directions that do not spread)."""
+    return table.columns["district"] if request.direction.spread else np.zeros(table.size, dtype=np.int64)
+
+
+def _completed(
+    table: ItemTable,
+    index: DenseIndex,
+    vector: np.ndarray,
+    lexical: np.ndarray,
+    ok: np.ndarray,
+    others: Mapping[str, np.ndarray],
+    request: Request,
+) -> np.ndarray:
+    """The rows [m] (sorted) an indexed table scores: the candidates of both channels (`_candidates`) and
+    every other eligible row that could be picked. That is, one whose score, were its dense similarity the
+    best the index passed over, would reach the candidates' `spread.floor`."""
+    rows, passed = _candidates(table, index, vector, lexical, ok)
+    scorer, blend = _scorer(request.weights), request.weights.lexical_blend
+    dense, calibration = _candidate_dense(table, vector, rows)
+    calibrated_lexical = factors.rescale(lexical, *_calibration(lexical, table))
+    names = request.direction.factors
+    semantic = factors.semantic(factors.rescale(dense, *calibration), calibrated_lexical[rows], blend)
+    at_rows = {name: semantic if name == "semantic" else _at(others[name], rows) for name in names}
+    scores = scorer.score(at_rows)
+    floor = spread.floor(scores, ok[rows], _districts(table, request)[rows], _strength(request), request.k)
+    ceiling = factors.semantic(factors.rescale(np.array([passed]), *calibration), calibrated_lexical, blend)
+    bounds = scorer.score({name: ceiling if name == "semantic" else others[name] for name in names})
+    completed: np.ndarray = np.union1d(rows, np.flatnonzero(ok & (bounds >= floor)))
+    return completed
+
+
 def _candidates(
     table: ItemTable, index: DenseIndex, vector: np.ndarray, lexical: np.ndarray, ok: np.ndarray
-) -> np.ndarray:
+) -> tuple[np.ndarray, float]:
     """The eligible rows [m] (sorted) either channel ranks high: the dense index's best DENSE_CANDIDATES
-    and the TF-IDF channel's best LEXICAL_CANDIDATES."""
-    dense = index.search(vector, DENSE_CANDIDATES, table.vectors, ok)
+    and the TF-IDF channel's best LEXICAL_CANDIDATES; and the dense similarity of the index's last (1
+    when it found none: nothing is known of the rows it passed over)."""
+    found = index.search(vector, DENSE_CANDIDATES, table.vectors, ok)
+    passed = float(table.vectors[found[-1]] @ vector) if len(found) else 1.0
     reached = np.flatnonzero((lexical > 0) & ok)
     if len(reached) > LEXICAL_CANDIDATES:
         reached = reached[np.argpartition(-lexical[reached], LEXICAL_CANDIDATES - 1)[:LEXICAL_CANDIDATES]]
-    rows: np.ndarray = np.union1d(dense, reached)
-    return rows
+    rows: np.ndarray = np.union1d(found, reached)
+    return rows, passed
 
 
-def _candidate_dense(table: ItemTable, vector: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Raw and calibrated dense similarities of some eligible rows [m], each [m], exact there: calibrated as
-    `_calibrated` does in a large table, the best eligible row being among them."""
+def _candidate_dense(
+    table: ItemTable, vector: np.ndarray, rows: np.ndarray
+) -> tuple[np.ndarray, tuple[float, float]]:
+    """Exact dense similarities of some eligible rows [m], and the (low, high) `_calibration` takes in a large
+    table, the best eligible row being among the rows."""
     dense = np.einsum("ij,j->i", table.vectors[rows], vector)
     reference = np.einsum("ij,j->i", table.vectors[table.calibration_rows], vector)
     if not len(reference):
-        return dense, np.zeros(dense.shape)
+        return dense, (1.0, 1.0)
     high = max(float(dense.max(initial=-1.0)), float(reference.max()))
-    return dense, factors.rescale(dense, factors.tenth_percentile(reference), high)
+    return dense, (factors.tenth_percentile(reference), high)
 
 
 def _pair_factors(

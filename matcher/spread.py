@@ -56,6 +56,31 @@ def _best(rows: np.ndarray, scores: np.ndarray, eligible: np.ndarray, k: int) ->
     return np.asarray(rows[values >= kth])
 
 
+def floor(scores: np.ndarray, eligible: np.ndarray, districts: np.ndarray, strength: float, k: int) -> float:
+    """A score that every row `pick` can pick reaches: the k-th best district's best when k districts hold
+    eligible rows, else the k-th best score less the largest penalty a pick can carry (−inf below k rows)."""
+    best = _district_floor(scores, eligible, districts, k)
+    if best is not None:
+        return best
+    values = scores[eligible]
+    if len(values) < k:
+        return -np.inf
+    kth = float(np.partition(values, len(values) - k)[len(values) - k])
+    return kth - max(strength, 0.0) * PENALTY_PER_REPEAT * (k - 1)
+
+
+def _district_floor(scores: np.ndarray, eligible: np.ndarray, districts: np.ndarray, k: int) -> float | None:
+    """The k-th best district's best eligible score; None when fewer than k districts hold eligible rows."""
+    rows = np.flatnonzero(eligible)
+    low = int(districts.min(initial=0))
+    bests = np.full(int(districts.max(initial=0)) - low + 1, -np.inf)
+    np.maximum.at(bests, districts[rows] - low, scores[rows])
+    present = bests[bests > -np.inf]
+    if len(present) < k:
+        return None
+    return float(np.partition(present, len(present) - k)[len(present) - k])
+
+
 def _pool(
     scores: np.ndarray, eligible: np.ndarray, groups: Sequence[np.ndarray], districts: np.ndarray, k: int
 ) -> np.ndarray:
@@ -64,18 +89,12 @@ def _pool(
     When k districts or more hold eligible rows, those scoring at least the k-th best district's best
     (a row below it comes, even as its district's first, after k others); otherwise each group's k best.
     """
-    rows = np.flatnonzero(eligible)
-    values = scores[rows]
-    low = int(districts.min(initial=0))
-    bests = np.full(int(districts.max(initial=0)) - low + 1, -np.inf)
-    np.maximum.at(bests, districts[rows] - low, values)
-    present = bests[bests > -np.inf]
-    if len(present) < k:
+    best = _district_floor(scores, eligible, districts, k)
+    if best is None:
         return np.concatenate(
             [np.zeros(0, dtype=np.int64), *(_best(group, scores, eligible, k) for group in groups)]
         )
-    kth = np.partition(present, len(present) - k)[len(present) - k]
-    above: np.ndarray = rows[values >= kth]
+    above: np.ndarray = np.flatnonzero(eligible & (scores >= best))
     return above
 
 
