@@ -113,6 +113,8 @@ DENSE_CANDIDATES = 1000
 """Rows the dense index proposes per query (in tables that have one)."""
 LEXICAL_CANDIDATES = 1000
 """Rows the TF-IDF channel proposes per query (in tables that have a dense index)."""
+COMPLETION_BATCH = 1000
+"""Rows past both channels' candidates scored at a time (the most promising first; see `_completed`)."""
 POSTINGS_BUDGET = 200_000
 """In a large table the TF-IDF channel counts a query's rarest terms while their documents add up to at
 most this many (the commonest weigh least: idf²), so it never walks every posting of every row."""
@@ -265,20 +267,52 @@ def _completed(
 ) -> np.ndarray:
     """The rows [m] (sorted) an indexed table scores: the candidates of both channels (`_candidates`) and
     every other eligible row that could be picked. That is, one whose score, were its dense similarity the
-    best the index passed over, would reach the candidates' `spread.floor`."""
+    best the index passed over, reaches `spread.floor` of the rows scored; the most promising are scored
+    first, COMPLETION_BATCH at a time, and each batch raises the floor."""
     rows, passed = _candidates(table, index, vector, lexical, ok)
-    scorer, blend = _scorer(request.weights), request.weights.lexical_blend
+    scorer, blend, names = _scorer(request.weights), request.weights.lexical_blend, request.direction.factors
     dense, calibration = _candidate_dense(table, vector, rows)
     calibrated_lexical = factors.rescale(lexical, *_calibration(lexical, table))
-    names = request.direction.factors
-    semantic = factors.semantic(factors.rescale(dense, *calibration), calibrated_lexical[rows], blend)
-    at_rows = {name: semantic if name == "semantic" else _at(others[name], rows) for name in names}
-    scores = scorer.score(at_rows)
-    floor = spread.floor(scores, ok[rows], _districts(table, request)[rows], _strength(request), request.k)
+    districts, strength = _districts(table, request), _strength(request)
+
+    def scores_of(some: np.ndarray, semantic: np.ndarray) -> np.ndarray:
+        """The scores [len(some)] of some rows given their semantic factor (or a bound of it)."""
+        return scorer.score(
+            {name: semantic if name == "semantic" else _at(others[name], some) for name in names}
+        )
+
+    def exact(some: np.ndarray, dense: np.ndarray) -> np.ndarray:
+        """The scores of some rows given their dense similarities, calibrated as the candidates'."""
+        return scores_of(
+            some, factors.semantic(factors.rescale(dense, *calibration), calibrated_lexical[some], blend)
+        )
+
+    scores = exact(rows, dense)
     ceiling = factors.semantic(factors.rescale(np.array([passed]), *calibration), calibrated_lexical, blend)
     bounds = scorer.score({name: ceiling if name == "semantic" else others[name] for name in names})
-    completed: np.ndarray = np.union1d(rows, np.flatnonzero(ok & (bounds >= floor)))
+    floor = spread.floor(scores, ok[rows], districts[rows], strength, request.k)
+    waiting = np.setdiff1d(np.flatnonzero(ok & (bounds >= floor)), rows, assume_unique=True)
+    while len(waiting):
+        first = _largest(bounds[waiting], COMPLETION_BATCH)
+        batch, waiting = waiting[first], np.delete(waiting, first)
+        rows = np.concatenate([rows, batch])
+        scores = np.concatenate([scores, exact(batch, _dense_at(table, vector, batch))])
+        floor = spread.floor(scores, ok[rows], districts[rows], strength, request.k)
+        waiting = waiting[bounds[waiting] >= floor]
+    completed: np.ndarray = np.sort(rows)
     return completed
+
+
+def _largest(values: np.ndarray, n: int) -> np.ndarray:
+    """The positions of the n largest values (all of them when there are no more), in no order."""
+    if len(values) <= n:
+        return np.arange(len(values))
+    return np.argpartition(-values, n - 1)[:n]
+
+
+def _dense_at(table: ItemTable, vector: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Exact dense similarities [m] of some rows."""
+    return np.asarray(np.einsum("ij,j->i", table.vectors[rows], vector))
 
 
 def _candidates(
@@ -301,8 +335,8 @@ def _candidate_dense(
 ) -> tuple[np.ndarray, tuple[float, float]]:
     """Exact dense similarities of some eligible rows [m], and the (low, high) `_calibration` takes in a large
     table, the best eligible row being among the rows."""
-    dense = np.einsum("ij,j->i", table.vectors[rows], vector)
-    reference = np.einsum("ij,j->i", table.vectors[table.calibration_rows], vector)
+    dense = _dense_at(table, vector, rows)
+    reference = _dense_at(table, vector, table.calibration_rows)
     if not len(reference):
         return dense, (1.0, 1.0)
     high = max(float(dense.max(initial=-1.0)), float(reference.max()))
