@@ -81,14 +81,24 @@ class TokenCache:
         self.size = size
         self._seen: dict[str, tuple[float, dict[str, Any]]] = {}
 
-    def recall(self, session: Session, token: str) -> User | None:
-        """The user of `token` if seen within `seconds`, put in `session` as if read from it; else None."""
+    def remembered(self, token: str) -> User | None:
+        """The user of `token` if seen within `seconds`, in no session (its columns loaded); else None."""
         seen = self._seen.get(token_digest(token))
         if seen is None or self.clock() - seen[0] >= self.seconds:
             return None
         copy = User(**seen[1])
         make_transient_to_detached(copy)
-        return session.merge(copy, load=False)
+        return copy
+
+    def recall(self, session: Session, token: str) -> User | None:
+        """The user of `token` if seen within `seconds`, put in `session` as if read from it; else None."""
+        copy = self.remembered(token)
+        return None if copy is None else session.merge(copy, load=False)
+
+    def look_up(self, sessions: Callable[[], Session], token: str) -> User | None:
+        """The user of `token` (remembered, or read in a short session of its own), in no session."""
+        with sessions() as session:
+            return self.user(session, token)  # closing the session detaches the user, its columns loaded
 
     def user(self, session: Session, token: str) -> User | None:
         """The user of `token`: remembered, or read from the database (and then remembered)."""

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -48,11 +49,15 @@ def get_session(state: StateDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def get_user(
-    state: StateDep,
-    session: SessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> User | None:
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def _unauthorised(detail: str) -> HTTPException:
+    """A 401 asking for a bearer token."""
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def get_user(state: StateDep, session: SessionDep, credentials: Credentials) -> User | None:
     """The user of the bearer token, None for anonymous requests; 401 for an unknown token.
 
     A token seen in the last `api.freshness.TOKEN_SECONDS` is not looked up again (`api.auth.TokenCache`).
@@ -61,9 +66,7 @@ def get_user(
         return None
     user = state.tokens.user(session, credentials.credentials)
     if user is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, "令牌无效或已失效", headers={"WWW-Authenticate": "Bearer"}
-        )
+        raise _unauthorised("令牌无效或已失效")
     return user
 
 
@@ -75,11 +78,40 @@ OPTIONAL_LOGIN: dict[str, Any] = {"security": [{}]}
 async def require_staff(user: MaybeUser) -> User:
     """Staff or admin; 401 when not signed in."""
     if user is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "需要登录", headers={"WWW-Authenticate": "Bearer"})
+        raise _unauthorised("需要登录")
     return user
 
 
 StaffUser = Annotated[User, Depends(require_staff)]
+
+
+async def get_token_user(state: StateDep, credentials: Credentials) -> User | None:
+    """`get_user` for routes without a request session: the user detached, None for anonymous requests.
+
+    A token seen in the last `api.freshness.TOKEN_SECONDS` is answered on the event loop; another is
+    looked up on a worker thread, in a short session of its own. 401 for an unknown token.
+    """
+    if credentials is None:
+        return None
+    user = state.tokens.remembered(credentials.credentials)
+    if user is None:
+        user = await run_in_threadpool(state.tokens.look_up, state.sessions, credentials.credentials)
+    if user is None:
+        raise _unauthorised("令牌无效或已失效")
+    return user
+
+
+TokenUser = Annotated[User | None, Depends(get_token_user)]
+
+
+async def require_token_staff(user: TokenUser) -> User:
+    """`require_staff` for routes without a request session: staff or admin; 401 when not signed in."""
+    if user is None:
+        raise _unauthorised("需要登录")
+    return user
+
+
+TokenStaff = Annotated[User, Depends(require_token_staff)]
 
 
 async def require_admin(user: StaffUser) -> User:

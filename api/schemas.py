@@ -9,7 +9,7 @@ from functools import cache
 from typing import Annotated, Any, Generic, TypeVar, get_type_hints
 
 from fastapi import Path
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, create_model, model_validator
 from pydantic_core import PydanticCustomError
 
 from matcher.ranking import Match
@@ -218,6 +218,14 @@ class MatchAnswer(BaseModel):
     note: str | None
     industries: list[IndustryOut] = Field(description="查询方的产业：声明的在前，其后为推断的（按概率）")
     weights_version: int
+
+
+_MATCH_ANSWER = TypeAdapter(MatchAnswer)
+
+
+def match_answer_json(answer: dict[str, Any]) -> bytes:
+    """A match answer as the API sends it: validated against `MatchAnswer` and dumped, as FastAPI would."""
+    return _MATCH_ANSWER.dump_json(_MATCH_ANSWER.validate_python(answer))
 
 
 class ImportAnswer(BaseModel):

@@ -7,15 +7,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Query, Response
+from fastapi.concurrency import run_in_threadpool
 
-from api.deps import OPTIONAL_LOGIN, MaybeUser, SessionDep, StaffUser, StateDep
-from api.schemas import EnterpriseCreate, MatchAnswer, RecordIdPath, error_responses
+from api.deps import OPTIONAL_LOGIN, StateDep, TokenStaff, TokenUser
+from api.schemas import EnterpriseCreate, MatchAnswer, RecordIdPath, error_responses, match_answer_json
 from api.services import matching
 from api.state import AppState
 from matcher.directions import DIRECTIONS, Direction
 from models.enums import District
+from models.records import CatalogueRecord
 from models.user import User
 
 router = APIRouter(prefix="/api/v1", tags=["matching"])
@@ -83,7 +84,10 @@ ENDPOINTS = (
 
 
 def _signature(endpoint: Endpoint) -> inspect.Signature:
-    """The parameters FastAPI reads: the query (path id or body), dependencies, k and the district filter."""
+    """The parameters FastAPI reads: the query (path id or body), dependencies, k and the district filter.
+
+    No request session: the user comes from the token cache, and the answer opens a session of its own.
+    """
 
     def parameter(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> inspect.Parameter:
         """A keyword parameter: FastAPI reads its annotation and default."""
@@ -93,8 +97,7 @@ def _signature(endpoint: Endpoint) -> inspect.Signature:
     found = [
         query,
         parameter("state", StateDep),
-        parameter("session", SessionDep),
-        parameter("user", MaybeUser if endpoint.public else StaffUser),
+        parameter("user", TokenUser if endpoint.public else TokenStaff),
         parameter("k", K, 10),
     ]
     if endpoint.direction.result != "enterprises":  # results with a district can be filtered by it
@@ -102,32 +105,39 @@ def _signature(endpoint: Endpoint) -> inspect.Signature:
     return inspect.Signature(found)
 
 
-def _handler(endpoint: Endpoint) -> Callable[..., Any]:
-    """The function answering one endpoint (a plain `def`: FastAPI runs it on a worker thread)."""
+def respond(
+    *, state: AppState, direction: Direction, record: CatalogueRecord | str, k: int, districts: list[str]
+) -> Response:
+    """The match answer as JSON bytes (FastAPI then sends it as it is); 404 when the stored record is unknown.
 
-    def answer(
+    The session connects only when `keep_up` asks the database (at most every `CHECK_SECONDS`).
+    """
+    with state.sessions() as session:
+        found = matching.match(
+            state=state, session=session, direction=direction, record=record, k=k, districts=districts
+        )
+    return Response(match_answer_json(found.json()), media_type="application/json")
+
+
+def _handler(endpoint: Endpoint) -> Callable[..., Any]:
+    """The function answering one endpoint: on the event loop, handing `respond` to one worker thread."""
+
+    async def answer(
         *,
         state: AppState,
-        session: Session,
         user: User | None,
         k: int,
         record_id: str | None = None,
         body: EnterpriseCreate | None = None,
         district: list[District] | None = None,
-    ) -> dict[str, Any]:
+    ) -> Response:
         """The match answer; 404 when the stored record is unknown."""
         record = body if body is not None else record_id
         assert record is not None
         districts = [value.value for value in district or []]
-        found = matching.match(
-            state=state,
-            session=session,
-            direction=endpoint.direction,
-            record=record,
-            k=k,
-            districts=districts,
+        return await run_in_threadpool(
+            respond, state=state, direction=endpoint.direction, record=record, k=k, districts=districts
         )
-        return found.json()
 
     vars(answer)["__signature__"] = _signature(endpoint)
     return answer
