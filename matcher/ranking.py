@@ -156,26 +156,25 @@ def rank(snapshot: Snapshot, query: Query, request: Request) -> MatchResult:
     table = snapshot.tables[direction.result]
     index = snapshot.indexes.get(direction.result)
     large = direction.result in snapshot.large
-    dense_scan = (
-        DENSE_SCANS.submit(table.dense, query.vector)
-        if index is None and table.size >= PARALLEL_SCAN_ROWS
-        else None
-    )
+    ok, excluded, outside = _eligible(table, request)
+    if index is not None:  # the index searches on another thread while this one works out the rest
+        proposed = DENSE_SCANS.submit(index.search, query.vector, DENSE_CANDIDATES, table.vectors, ok)
+    elif table.size >= PARALLEL_SCAN_ROWS:
+        dense_scan = DENSE_SCANS.submit(table.dense, query.vector)
     terms = query.lexical
     if large:
         terms = snapshot.lexicon.rarest(terms, POSTINGS_BUDGET)
     lexical = table.lexical.similarities(terms)
-    ok, excluded, outside = _eligible(table, request)
     found = int(np.count_nonzero(ok))
     if index is None:
         scored = table
         calibrated_lexical = _calibrated(lexical, table)
-        dense = table.dense(query.vector) if dense_scan is None else dense_scan.result()
+        dense = dense_scan.result() if table.size >= PARALLEL_SCAN_ROWS else table.dense(query.vector)
         calibrated_dense = _calibrated(dense, table, ok if large else None)
         others = _pair_factors(snapshot, query, table, request)
     else:
         every_row = _pair_factors(snapshot, query, table, request)
-        rows = _completed(table, index, query.vector, lexical, ok, every_row, request)
+        rows = _completed(table, proposed.result(), query.vector, lexical, ok, every_row, request)
         scored, ok = table.subset(rows), ok[rows]
         calibrated_lexical = factors.rescale(lexical[rows], *_calibration(lexical, table))
         dense, calibration = _candidate_dense(table, query.vector, rows)
@@ -258,18 +257,19 @@ def _districts(table: ItemTable, request: Request) -> np.ndarray:
 
 def _completed(
     table: ItemTable,
-    index: DenseIndex,
+    proposed: np.ndarray,
     vector: np.ndarray,
     lexical: np.ndarray,
     ok: np.ndarray,
     others: Mapping[str, np.ndarray],
     request: Request,
 ) -> np.ndarray:
-    """The rows [m] (sorted) an indexed table scores: the candidates of both channels (`_candidates`) and
+    """The rows [m] (sorted) an indexed table scores, given the rows its index `proposed` (best first): the
+    candidates of both channels (`_candidates`) and
     every other eligible row that could be picked. That is, one whose score, were its dense similarity the
     best the index passed over, reaches `spread.floor` of the rows scored; the most promising are scored
     first, COMPLETION_BATCH at a time, and each batch raises the floor."""
-    rows, passed = _candidates(table, index, vector, lexical, ok)
+    rows, passed = _candidates(table, proposed, vector, lexical, ok)
     scorer, blend, names = _scorer(request.weights), request.weights.lexical_blend, request.direction.factors
     dense, calibration = _candidate_dense(table, vector, rows)
     calibrated_lexical = factors.rescale(lexical, *_calibration(lexical, table))
@@ -316,12 +316,11 @@ def _dense_at(table: ItemTable, vector: np.ndarray, rows: np.ndarray) -> np.ndar
 
 
 def _candidates(
-    table: ItemTable, index: DenseIndex, vector: np.ndarray, lexical: np.ndarray, ok: np.ndarray
+    table: ItemTable, found: np.ndarray, vector: np.ndarray, lexical: np.ndarray, ok: np.ndarray
 ) -> tuple[np.ndarray, float]:
-    """The eligible rows [m] (sorted) either channel ranks high: the dense index's best DENSE_CANDIDATES
-    and the TF-IDF channel's best LEXICAL_CANDIDATES; and the dense similarity of the index's last (1
-    when it found none: nothing is known of the rows it passed over)."""
-    found = index.search(vector, DENSE_CANDIDATES, table.vectors, ok)
+    """The eligible rows [m] (sorted) either channel ranks high: those the dense index `found` (its best
+    DENSE_CANDIDATES, best first) and the TF-IDF channel's best LEXICAL_CANDIDATES; and the dense
+    similarity of the index's last (1 when it found none: nothing is known of the rows it passed over)."""
     passed = float(table.vectors[found[-1]] @ vector) if len(found) else 1.0
     reached = np.flatnonzero((lexical > 0) & ok)
     if len(reached) > LEXICAL_CANDIDATES:
