@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
         log.info("正在载入目录与向量（首次启动需为全部记录编码，之后从缓存读取）…")
         app.state.xingpei = await run_in_threadpool(load_state, settings, sessions, cached)
         log.info(
-            "已就绪：新编码 %d 条文本；数据库与模型 %.1f 秒，目录 %.1f 秒",
+            "已就绪：新编码 %d 条文本；数据库 %.1f 秒，目录 %.1f 秒（嵌入模型在首次需要编码时才打开）",
             cached.encoded,
             opened - started,
             time.monotonic() - opened,

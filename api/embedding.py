@@ -13,9 +13,12 @@ from models.text_vector import SqlVectorStore
 
 
 def configured_model(settings: Settings) -> SentenceEncoder:
-    """The embedding model the settings name (its int8 ONNX copy unless turned off)."""
+    """The embedding model the settings name (its int8 ONNX copy unless turned off), opened on its first
+    `encode`: a server started from its snapshot, or an import whose texts are all cached, never opens it."""
     threads = settings.embedding_threads or None
-    return SentenceEncoder(settings.embedding_model, quantize=settings.embedding_quantize, threads=threads)
+    return SentenceEncoder(
+        settings.embedding_model, quantize=settings.embedding_quantize, threads=threads, lazy=True
+    )
 
 
 def industry_model(settings: Settings, encoder: Encoder) -> IndustryModel | None:

@@ -4,6 +4,9 @@ With `settings.snapshot`, the build is kept in `cache_dir` (`matcher.snapshot`) 
 it instead of building: a snapshot of another model, industry setting, database or code version, or a
 damaged one, is rebuilt (and the reason logged), never served. Kinds written since the snapshot are
 read again from the database and replaced, as `api.state.synchronise` does for another process's writes.
+
+`snapshot_ready` is what the supervisor of `serve --workers N` asks before it starts the workers: it is
+light to import, so the matcher (and its numerical libraries) are imported by `load_state` alone.
 """
 
 from __future__ import annotations
@@ -11,24 +14,26 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.config import Settings
-from api.embedding import industry_model
-from api.services import weights as weights_service
-from api.state import AppState
 from matcher import snapshot
 from matcher.encoder import Encoder, expected_model_id
-from matcher.industry_model import IndustryModel
-from matcher.recommender import KINDS, Recommender
-from matcher.weights import Weights
-from models.capacity import CAPACITY_STAMP, load_capacity
 from models.catalogue import KIND_LABELS, iter_records
 from models.catalogue_stamp import lineage, stamps
 
+if TYPE_CHECKING:
+    from api.state import AppState
+    from matcher.industry_model import IndustryModel
+    from matcher.recommender import Recommender
+    from matcher.weights import Weights
+
 log = logging.getLogger("uvicorn.error")
 SNAPSHOT_FILE = "recommender.snapshot"
+KINDS = tuple(KIND_LABELS)
+"""The catalogue's kinds (`matcher.recommender.KINDS`, without importing the matcher)."""
 
 
 def snapshot_path(settings: Settings) -> Path:
@@ -43,6 +48,13 @@ def snapshot_key(settings: Settings, model_id: str, session: Session) -> snapsho
 
 def load_state(settings: Settings, sessions: sessionmaker[Session], encoder: Encoder) -> AppState:
     """Read the current weights and the catalogue's build (the snapshot, or the records built once)."""
+    from api.embedding import industry_model
+    from api.services import weights as weights_service
+    from api.state import AppState
+    from matcher.recommender import Recommender
+    from matcher.weights import Weights
+    from models.capacity import CAPACITY_STAMP, load_capacity
+
     industries = industry_model(settings, encoder)
     with sessions() as session:
         seen = stamps(session)  # before the records: a write in between shows as a change, never hides
@@ -96,6 +108,8 @@ def _restored(
     industries: IndustryModel | None,
 ) -> tuple[Recommender, dict[str, int]] | None:
     """The recommender kept in the snapshot and the stamps it reflects; None to build afresh."""
+    from matcher.recommender import Recommender
+
     if not settings.snapshot:
         return None
     path = snapshot_path(settings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import threading
@@ -39,7 +40,7 @@ def model_id(folder: str | Path, quantized: bool) -> str:
 
 def expected_model_id(folder: str | Path, quantize: bool) -> str:
     """The id `SentenceEncoder(folder, quantize=quantize)` will have, found without loading the model."""
-    return model_id(folder, quantize and (Path(folder) / QUANTIZED_ONNX).is_file())
+    return model_id(folder, quantize and _quantized_unusable(Path(folder)) is None)
 
 
 class EncoderUnavailable(RuntimeError):
@@ -74,20 +75,46 @@ def module_folder(folder: Path, kind: str) -> Path | None:
     return None
 
 
+def _onnx_layout(folder: Path) -> tuple[Path, bool]:
+    """The folder's Transformer sub-folder and whether it pools by mean (else CLS); ValueError when the
+    layout is not one `_OnnxTransformer` reproduces."""
+    transformer = module_folder(folder, "Transformer")
+    pooling = module_folder(folder, "Pooling")
+    if transformer is None or pooling is None:
+        raise ValueError("modules.json names no Transformer and Pooling module")
+    pooling_config = _read_json(pooling / "config.json") or {}
+    modes = {key for key, value in pooling_config.items() if key.startswith("pooling_mode_") and value}
+    if modes not in ({"pooling_mode_mean_tokens"}, {"pooling_mode_cls_token"}):
+        raise ValueError(f"pooling {sorted(modes)} is not mean or CLS")
+    return transformer, modes == {"pooling_mode_mean_tokens"}
+
+
+def _quantized_unusable(folder: Path) -> str | None:
+    """Why the folder's int8 ONNX copy cannot be used, found without opening it; None when it can."""
+    if not (folder / QUANTIZED_ONNX).is_file():
+        return f"{folder / QUANTIZED_ONNX} 不存在（请运行 make model）"
+    try:
+        _onnx_layout(folder)
+    except ValueError as error:
+        return f"{error}"
+    missing = [name for name in ("onnxruntime", "tokenizers") if importlib.util.find_spec(name) is None]
+    return f"No module named {', '.join(missing)}" if missing else None
+
+
+def _pooled_dim(folder: Path) -> int | None:
+    """The vectors' dimension the folder's Pooling module declares, or None when it declares none."""
+    pooling = module_folder(folder, "Pooling")
+    config = _read_json(pooling / "config.json") if pooling is not None else None
+    dim = config.get("word_embedding_dimension") if isinstance(config, dict) else None
+    return dim if isinstance(dim, int) and dim > 0 else None
+
+
 class _OnnxTransformer:
     """The int8 ONNX transformer under onnxruntime, with the folder's tokenizer and pooling (no torch)."""
 
     def __init__(self, folder: Path, threads: int | None) -> None:
         """Open the session; raise ValueError when the folder's layout is not one this class reproduces."""
-        transformer = module_folder(folder, "Transformer")
-        pooling = module_folder(folder, "Pooling")
-        if transformer is None or pooling is None:
-            raise ValueError("modules.json names no Transformer and Pooling module")
-        pooling_config = _read_json(pooling / "config.json") or {}
-        modes = {key for key, value in pooling_config.items() if key.startswith("pooling_mode_") and value}
-        if modes not in ({"pooling_mode_mean_tokens"}, {"pooling_mode_cls_token"}):
-            raise ValueError(f"pooling {sorted(modes)} is not mean or CLS")
-        self._mean = modes == {"pooling_mode_mean_tokens"}
+        transformer, self._mean = _onnx_layout(folder)
 
         import onnxruntime
         from tokenizers import Tokenizer
@@ -135,6 +162,11 @@ class SentenceEncoder:
     `make model`) under onnxruntime: about 3× the texts per second of the float32 PyTorch model on two
     cores, vectors within cosine 0.99 of it. A folder without that file (an operator's own model) falls
     back to the float32 model with a warning.
+
+    With `lazy`, the model is opened on the first `encode` (once, whichever thread asks first), not here:
+    a server started from its snapshot needs it only for typed-in texts. Its id and dimension are read
+    from the folder meanwhile; an int8 copy that passes those checks but then fails to open raises
+    `EncoderUnavailable` on that first use (its vectors' id is already in use, so no fallback then).
     """
 
     def __init__(
@@ -144,8 +176,10 @@ class SentenceEncoder:
         batch_size: int = 32,
         threads: int | None = None,
         quantize: bool = True,
+        lazy: bool = False,
     ) -> None:
-        """Load the model; fail fast with a clear message when the folder is not a local model."""
+        """Check the folder (and load the model unless `lazy`); fail fast with a clear message when the
+        folder is not a local model."""
         path = Path(folder)
         if not (path / "modules.json").is_file():
             raise EncoderUnavailable(
@@ -154,50 +188,84 @@ class SentenceEncoder:
             )
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ["TRANSFORMERS_OFFLINE"] = "1"
+        self._path = path
         self._batch_size = batch_size
+        self._threads = threads
         self._onnx: _OnnxTransformer | None = None
         self._model: Any = None
-        if quantize:
-            self._onnx = self._open_quantized(path, threads)
-        if self._onnx is not None:
-            self.variant = "onnx-qint8"
-            self.model_id = model_id(path, quantized=True)
-            self.dim = self._onnx.dim
-            return
+        self._loading = threading.Lock()
+        reason = _quantized_unusable(path) if quantize else None
+        if reason is not None:
+            _warn_float32(path, reason)
+        self._set_variant(quantized=quantize and reason is None)
+        dim = _pooled_dim(path) if lazy else None
+        if dim is None:
+            self._load(fall_back=True)
+        else:
+            self.dim = dim
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the model is open (a lazy encoder opens it on its first `encode`)."""
+        return self._onnx is not None or self._model is not None
+
+    def _set_variant(self, *, quantized: bool) -> None:
+        """Name the variant this encoder runs, and the model id its vectors are cached under."""
+        self.variant = "onnx-qint8" if quantized else "fp32"
+        self.model_id = model_id(self._path, quantized=quantized)
+
+    def _load(self, *, fall_back: bool) -> None:
+        """Open the model once; with `fall_back` an int8 copy that fails to open gives way to float32."""
+        with self._loading:
+            if self.loaded:
+                return
+            promised = getattr(self, "dim", None)
+            if self.variant == "onnx-qint8":
+                try:
+                    onnx = _OnnxTransformer(self._path, self._threads)
+                except (ImportError, ValueError) as error:
+                    if not fall_back:
+                        raise EncoderUnavailable(
+                            f"嵌入模型 {self._path} 的 int8 版本无法打开：{error}；"
+                            "请检查模型目录后重启服务（或设 XINGPEI_EMBEDDING_QUANTIZE=false）"
+                        ) from error
+                    _warn_float32(self._path, f"{error}")
+                    self._set_variant(quantized=False)
+                else:
+                    self._check_dim(promised, onnx.dim)
+                    self.dim = onnx.dim
+                    self._onnx = onnx
+                    return
+            model = self._open_float32()
+            dim = int(model.get_embedding_dimension() or 0)
+            self._check_dim(promised, dim)
+            self.dim = dim
+            self._model = model
+
+    def _check_dim(self, promised: int | None, dim: int) -> None:
+        """Refuse a model whose vectors' dimension is not the one its folder declared."""
+        if promised is not None and promised != dim:
+            raise EncoderUnavailable(
+                f"嵌入模型 {self._path} 的向量维度为 {dim}，与其目录声明的 {promised} 不符"
+            )
+
+    def _open_float32(self) -> Any:
+        """The float32 PyTorch model of the folder."""
         import torch
         import transformers
         from sentence_transformers import SentenceTransformer
 
         transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-        if threads:
-            torch.set_num_threads(threads)
-        self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
-        self.variant = "fp32"
-        self.model_id = model_id(path, quantized=False)
-        self.dim = int(self._model.get_embedding_dimension() or 0)
-
-    @staticmethod
-    def _open_quantized(path: Path, threads: int | None) -> _OnnxTransformer | None:
-        """The int8 ONNX model of the folder, or None (with a warning) when it cannot be used."""
-        if not (path / QUANTIZED_ONNX).is_file():
-            reason = f"{path / QUANTIZED_ONNX} 不存在（请运行 make model）"
-        else:
-            try:
-                return _OnnxTransformer(path, threads)
-            except (ImportError, ValueError) as error:
-                reason = f"{error}"
-        warnings.warn(
-            f"嵌入模型 {path} 的 int8 版本不可用：{reason}；改用 float32 模型（较慢）。"
-            "设 XINGPEI_EMBEDDING_QUANTIZE=false 可不再提示。",
-            RuntimeWarning,
-            stacklevel=3,
-        )
-        return None
+        if self._threads:
+            torch.set_num_threads(self._threads)
+        return SentenceTransformer(str(self._path), device="cpu", local_files_only=True)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Encode with the query prefix; returns float32 [n, dim], L2-normalised."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if not self.loaded:
+            self._load(fall_back=False)
         prefixed = [PREFIX + text for text in texts]
         if self._onnx is not None:
             return self._onnx.encode(prefixed, self._batch_size)
@@ -209,6 +277,16 @@ class SentenceEncoder:
             show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+
+def _warn_float32(path: Path, reason: str) -> None:
+    """Warn that the folder's int8 copy is not used, and why."""
+    warnings.warn(
+        f"嵌入模型 {path} 的 int8 版本不可用：{reason}；改用 float32 模型（较慢）。"
+        "设 XINGPEI_EMBEDDING_QUANTIZE=false 可不再提示。",
+        RuntimeWarning,
+        stacklevel=3,
+    )
 
 
 class VectorStore(Protocol):

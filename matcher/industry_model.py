@@ -1,6 +1,6 @@
 """An industry classifier on the embedding vectors, combined with the lexicon and calibrated.
 
-Two multinomial logistic regressions (scikit-learn), fitted on the labelled corpus in
+Two multinomial logistic regressions (scikit-learn, imported only to fit), fitted on the labelled corpus in
 `matcher/industry_corpus/` (firms, scenarios and the official definitions, written for training):
 
 - the *classifier* reads a text's embedding vector, the one the semantic factor already computed;
@@ -25,8 +25,6 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
 
 from matcher.encoder import Encoder
 from matcher.industry import INDUSTRY_CODES, lexicon_matrix
@@ -165,6 +163,8 @@ def _examples(corpus: Sequence[Labelled]) -> tuple[npt.NDArray[np.int64], npt.ND
 
 def _fit_softmax(features: Array, classes: npt.NDArray[np.int64], weights: Array, c: float) -> Softmax:
     """A multinomial logistic regression on standardised features, folded back to the raw features."""
+    from sklearn.linear_model import LogisticRegression  # only fitting needs scikit-learn (~1 s to import)
+
     mean = features.mean(axis=0)
     scale = features.std(axis=0)
     scale[scale == 0] = 1.0
@@ -180,6 +180,8 @@ def fit(
     vectors: npt.NDArray[np.floating], corpus: Sequence[Labelled], model_id: str, *, seed: int = 0
 ) -> IndustryModel:
     """Fit the classifier on all of `corpus`, and the combiner on its out-of-fold probabilities."""
+    from sklearn.model_selection import StratifiedKFold
+
     features = np.asarray(vectors, dtype=np.float64)
     lexicon = lexicon_matrix([item.text for item in corpus])
     texts, classes, weights = _examples(corpus)

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 
 from matcher.registry import OfferKind, factor_names
 from matcher.weights import Weights
@@ -111,6 +110,8 @@ def _fit_pairing(
     outcomes: Sequence[Outcome], pairing: OfferKind
 ) -> tuple[dict[str, float], dict[int, float]]:
     """The pairing's non-negative factor coefficients and each rank's propensity relative to rank 1."""
+    from sklearn.linear_model import LogisticRegression  # ~1 s to import: only when learning
+
     values = value_matrix(outcomes, pairing)
     ranks = np.array([outcome.rank for outcome in outcomes], dtype=float)
     labels = np.array([outcome.progressed for outcome in outcomes], dtype=int)

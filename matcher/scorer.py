@@ -1,4 +1,4 @@
-"""The scorer: weights → score, following the scikit-learn estimator contract."""
+"""The scorer: weights → score, following the scikit-learn estimator contract (without importing it)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import inspect
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
-from sklearn.base import BaseEstimator
 
 from matcher.outcomes import Outcome, learn_weights
 from matcher.weights import Weights
@@ -15,12 +14,13 @@ DEFAULTS: dict[str, float] = Weights().model_dump()
 """Every weight's default, in the order of `Weights`' fields."""
 
 
-class MatchScorer(BaseEstimator):  # type: ignore[misc]
+class MatchScorer:
     """Combines factor values (each 0..1) into a score by the administrator's weights.
 
     `__init__` only stores the weights, one keyword parameter per field of `Weights` (so `get_params`/
     `set_params`/`clone` work and weights can be searched); `fit` validates them into `weights_` and
-    returns self.
+    returns self. The contract is kept by hand: scikit-learn (about a second to import) is not needed to
+    score, and every server process would import it.
     """
 
     def __init__(self, **weights: float) -> None:
@@ -30,6 +30,26 @@ class MatchScorer(BaseEstimator):  # type: ignore[misc]
             raise TypeError(f"MatchScorer got unknown weights: {', '.join(unknown)}")
         for name, default in DEFAULTS.items():
             setattr(self, name, weights.get(name, default))
+
+    def get_params(self, deep: bool = True) -> dict[str, float]:
+        """Every weight by name (`deep` is scikit-learn's; the scorer holds no nested estimator)."""
+        return {name: getattr(self, name) for name in DEFAULTS}
+
+    def set_params(self, **params: float) -> MatchScorer:
+        """Set the named weights; an unknown name is a ValueError, as scikit-learn's estimators raise."""
+        unknown = sorted(params.keys() - DEFAULTS.keys())
+        if unknown:
+            raise ValueError(f"Invalid parameter {unknown[0]!r} for estimator {self!r}")
+        for name, value in params.items():
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        """The class and the weights that differ from their defaults, as scikit-learn prints estimators."""
+        changed = ", ".join(
+            f"{name}={value!r}" for name, value in self.get_params().items() if value != DEFAULTS[name]
+        )
+        return f"{type(self).__name__}({changed})"
 
     @classmethod
     def from_weights(cls, weights: Weights) -> MatchScorer:

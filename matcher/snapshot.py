@@ -22,9 +22,10 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from matcher.recommender import RecommenderState
+if TYPE_CHECKING:  # unpickling imports it; a check of the key (`check`) does not need the matcher
+    from matcher.recommender import RecommenderState
 
 FORMAT = 1
 """The file layout's version; a file of another version is refused."""

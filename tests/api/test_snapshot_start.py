@@ -1,4 +1,5 @@
-"""Starting from the snapshot: a second start reads it and answers as a fresh build; a bad one is rebuilt."""
+"""Starting from the snapshot: a second start reads it and answers as a fresh build; a bad one is rebuilt;
+the embedding model is opened only when a text is not in the vector cache (a typed-in profile)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import logging
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -13,17 +15,21 @@ from sqlalchemy import text
 from api.app import create_app
 from api.auth import create_user
 from api.config import Settings
+from api.embedding import configured_model
 from api.loading import SNAPSHOT_FILE, snapshot_ready
 from demo.generate import generate_buildings, generate_enterprises, generate_scenarios
-from matcher.encoder import Encoder
+from matcher.encoder import DEFAULT_MODEL_DIR, Encoder, SentenceEncoder, content_key
 from matcher.hashing import HashingEncoder
-from matcher.recommender import Recommender
+from matcher.recommender import KINDS, Recommender
+from matcher.text import record_text
 from migrations import migrate
-from models.catalogue import import_file
+from models.catalogue import import_file, iter_records
 from models.clock import china_today
 from models.database import make_engine, make_session_factory
+from models.text_vector import SqlVectorStore
 from models.user import Role
-from tests.files import jsonl
+from tests.files import enterprise, jsonl
+from tools.e5_export import export_model, export_quantized_onnx
 
 FIRMS = ["E000001", "E000002", "E000007"]
 BUILDINGS = ["B00001", "B00004"]
@@ -218,3 +224,74 @@ def test_serve_skips_the_warm_up_only_while_the_snapshot_matches_the_catalogue(
         )
     assert not snapshot_ready(model, sessions)
     engine.dispose()
+
+
+@pytest.fixture
+def opened_models(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The id of every embedding model opened (int8 or float32), one entry per opening."""
+    opened: list[str] = []
+    load = SentenceEncoder._load
+
+    def counting(self: SentenceEncoder, *, fall_back: bool) -> None:
+        was = self.loaded
+        load(self, fall_back=fall_back)
+        if self.loaded and not was:
+            opened.append(self.model_id)
+
+    monkeypatch.setattr(SentenceEncoder, "_load", counting)
+    return opened
+
+
+def _cache_every_record_text(url: str, model_id: str, dim: int) -> None:
+    """Random unit vectors for every stored record's text under the model's cache keys (nothing to encode)."""
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    with sessions() as session:
+        texts = sorted({record_text(record) for kind in KINDS for record in iter_records(session, kind)})
+    vectors = np.random.default_rng(0).standard_normal((len(texts), dim)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    keys = [content_key(model_id, text) for text in texts]
+    SqlVectorStore(sessions).put_many(model_id, dict(zip(keys, vectors, strict=True)))
+    engine.dispose()
+
+
+def test_a_restored_app_answers_stored_matches_without_opening_the_model_and_opens_it_once_typed_in(
+    database: tuple[str, str],
+    tmp_path: Path,
+    builds: list[int],
+    opened_models: list[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    url, token = database
+    folder = export_model(DEFAULT_MODEL_DIR)
+    export_quantized_onnx(folder)
+    settings = Settings(
+        database_url=url,
+        cache_dir=str(tmp_path),
+        snapshot=True,
+        industry_inference="lexicon",
+        embedding_model=str(folder),
+        embedding_threads=1,
+    )
+    model = configured_model(settings)
+    _cache_every_record_text(url, model.model_id, model.dim)
+    headers = {"Authorization": f"Bearer {token}"}
+    stored = f"/api/v1/enterprises/{FIRMS[0]}/matches/buildings"
+    with TestClient(create_app(settings)) as client:  # builds: every record's vector is in the cache
+        built = client.get(stored, params={"k": 8}, headers=headers)
+    assert built.status_code == 200, built.text
+    assert len(builds) == 1
+    assert opened_models == []
+    with caplog.at_level(logging.INFO), TestClient(create_app(settings)) as client:
+        restored = client.get(stored, params={"k": 8}, headers=headers)
+        assert "从启动快照" in caplog.text
+        assert restored.status_code == 200, restored.text
+        assert restored.json() == built.json()
+        assert restored.json()["results"]
+        assert opened_models == []
+        for description in ("专注工业软件与数字孪生平台研发", "面向政企提供网络安全等级保护测评"):
+            firm = enterprise(id="ADHOC1", description=description)
+            typed = client.post("/api/v1/match/buildings", json=firm, params={"k": 8}, headers=headers)
+            assert typed.status_code == 200, typed.text
+            assert opened_models == [model.model_id]
+    assert len(builds) == 1
