@@ -114,7 +114,8 @@ DENSE_CANDIDATES = 1000
 LEXICAL_CANDIDATES = 1000
 """Rows the TF-IDF channel proposes per query (in tables that have a dense index)."""
 COMPLETION_BATCH = 1000
-"""Rows past both channels' candidates scored at a time (the most promising first; see `_completed`)."""
+"""Rows past both channels' candidates scored first (the most promising; then twice as many, and so on:
+see `_completed`)."""
 POSTINGS_BUDGET = 200_000
 """In a large table the TF-IDF channel counts a query's rarest terms while their documents add up to at
 most this many (the commonest weigh least: idf²), so it never walks every posting of every row."""
@@ -268,7 +269,7 @@ def _completed(
     candidates of both channels (`_candidates`) and
     every other eligible row that could be picked. That is, one whose score, were its dense similarity the
     best the index passed over, reaches `spread.floor` of the rows scored; the most promising are scored
-    first, COMPLETION_BATCH at a time, and each batch raises the floor."""
+    first, in batches of COMPLETION_BATCH rows doubling each time, and each batch raises the floor."""
     rows, passed = _candidates(table, proposed, vector, lexical, ok)
     scorer, blend, names = _scorer(request.weights), request.weights.lexical_blend, request.direction.factors
     dense, calibration = _candidate_dense(table, vector, rows)
@@ -292,8 +293,10 @@ def _completed(
     bounds = scorer.score({name: ceiling if name == "semantic" else others[name] for name in names})
     floor = spread.floor(scores, ok[rows], districts[rows], strength, request.k)
     waiting = np.setdiff1d(np.flatnonzero(ok & (bounds >= floor)), rows, assume_unique=True)
+    batch_size = COMPLETION_BATCH
     while len(waiting):
-        first = _largest(bounds[waiting], COMPLETION_BATCH)
+        first = _largest(bounds[waiting], batch_size)
+        batch_size *= 2
         batch, waiting = waiting[first], np.delete(waiting, first)
         rows = np.concatenate([rows, batch])
         scores = np.concatenate([scores, exact(batch, _dense_at(table, vector, batch))])

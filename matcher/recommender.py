@@ -31,9 +31,13 @@ KINDS: tuple[RecordKind, ...] = ("buildings", "enterprises", "scenarios")
 PEER_CONFIDENCE = 0.5
 """A building counts as gathering an industry when its confidence for it is at least this."""
 
-DENSE_INDEX_ROWS = 300_000
-"""Tables of at least this many rows find their dense candidates with an index (`matcher.ann`), smaller
-ones scan every row: bench/million.py measured where the index starts to pay."""
+LARGE_TABLE_ROWS = 300_000
+"""Tables of at least this many rows (or with a dense index) are large: their TF-IDF channel walks only
+the query's rarest terms and their dense calibration reads a sample (`matcher.ranking.rank`)."""
+DENSE_INDEX_ROWS = 2_000_000
+"""Tables of at least this many rows find their dense candidates with an index (`matcher.ann`) and
+complete them exactly; smaller ones scan every row, the dense scan on a second thread. With exact
+answers the index did not pay up to a million rows on 2 cores (bench/large_tables.py, bench/README.md)."""
 STALE_SHARE = 20
 TUNING_QUERIES = 500
 """Vectors of the other side a new dense index tunes its probes on."""
@@ -334,7 +338,11 @@ class Recommender:
             np.divide(totals, best, out=np.zeros(totals.shape), where=best > 0),
             self._district_peers.copy(),
             self._indexes(),
-            frozenset(kind for kind, store in self._stores.items() if store.size >= self.dense_index_rows),
+            frozenset(
+                kind
+                for kind, store in self._stores.items()
+                if store.size >= min(LARGE_TABLE_ROWS, self.dense_index_rows)
+            ),
         )
 
     def _indexes(self) -> dict[RecordKind, DenseIndex]:

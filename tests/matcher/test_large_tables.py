@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from demo.generate import generate_buildings, generate_enterprises, generate_scenarios
-from matcher import ranking
+from matcher import ranking, recommender
 from matcher.ann import DenseIndex
 from matcher.directions import DIRECTIONS
 from matcher.hashing import HashingEncoder
+from matcher.lexical import LexicalQuery, Lexicon
 from matcher.recommender import Recommender
 from matcher.store import CALIBRATION_SAMPLE
 from models.records import BuildingRecord, CatalogueRecord, EnterpriseRecord, RecordKind, ScenarioRecord
@@ -47,6 +48,25 @@ def test_only_tables_past_the_threshold_get_an_index(pair: tuple[Recommender, Re
     exact, indexed = pair
     assert not exact.indexes
     assert set(indexed.indexes) == {"buildings", "scenarios"}  # 80 firms stay scanned
+
+
+def test_a_table_past_the_large_size_walks_rare_terms_without_an_index(
+    catalogue: dict[RecordKind, list[CatalogueRecord]],
+) -> None:
+    with patch.object(recommender, "LARGE_TABLE_ROWS", 2_000):
+        large = Recommender(HashingEncoder(), today=TODAY).load(catalogue)
+    assert not large.indexes
+    firm = large.tables["enterprises"].records[0]
+    budgets: list[int] = []
+    real = Lexicon.rarest
+
+    def rarest(lexicon: Lexicon, query: LexicalQuery, budget: int) -> LexicalQuery:
+        budgets.append(budget)
+        return real(lexicon, query, budget)
+
+    with patch.object(Lexicon, "rarest", rarest):
+        large.match(DIRECTIONS["firm_buildings"], firm, 10)
+    assert budgets == [ranking.POSTINGS_BUDGET]
 
 
 def test_indexed_answers_keep_exact_scores_and_counts(pair: tuple[Recommender, Recommender]) -> None:
