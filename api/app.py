@@ -86,8 +86,11 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
     )
     app.add_middleware(WorkerHeader)
     errors.install(app)
+    app.include_router(
+        matches.router
+    )  # first: a request walks the routes in order, and matches are most asked
     web.install(app)
-    for module in (catalogue, matches, imports, weights, auth, leads, indicators, allocation):
+    for module in (catalogue, imports, weights, auth, leads, indicators, allocation):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["system"], summary="健康检查")

@@ -11,6 +11,7 @@ the order they were added in, so any sequence of writes gives exactly the number
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,7 +20,6 @@ from itertools import repeat
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import CountVectorizer
 
 from models.enums import Industry
 
@@ -35,8 +35,14 @@ QUERY_CACHE = 4_096
 """Texts whose queries one lexicon keeps (it is replaced by the next write that moves a frequency)."""
 
 
-_ngrams = CountVectorizer(analyzer="char", ngram_range=(1, 3)).build_analyzer()
-"""A text's character 1–3-grams as TfidfVectorizer(analyzer="char", ngram_range=(1, 3)) cuts them."""
+_WHITE_SPACES = re.compile(r"\s\s+")
+
+
+def ngrams(text: str) -> list[str]:
+    """A text's character 1–3-grams as TfidfVectorizer(analyzer="char", ngram_range=(1, 3)) cuts them:
+    lowercased, each run of whitespace one space; every 1-gram, then every 2-gram, then every 3-gram."""
+    text = _WHITE_SPACES.sub(" ", text.lower())
+    return [text[start : start + n] for n in (1, 2, 3) for start in range(len(text) - n + 1)]
 
 
 def sublinear(counts: np.ndarray) -> np.ndarray:
@@ -132,7 +138,7 @@ class Lexicon:
 
     def _weighed(self, text: str) -> LexicalQuery:
         """A text's weights over the terms that some stored text holds."""
-        counts = Counter(_ngrams(text))
+        counts = Counter(ngrams(text))
         grams = sorted(counts)
         known = len(self.df)
         found = np.fromiter(map(self.ids.get, grams, repeat(known)), dtype=np.int64, count=len(grams))
@@ -180,7 +186,7 @@ class Vocabulary:
         ids, terms = self.ids, self.terms
         indptr, indices, counts = [0], list[int](), list[int]()
         for text in texts:
-            grams = Counter(_ngrams(text))
+            grams = Counter(ngrams(text))
             for term in [term for term in grams if term not in ids]:
                 ids[term] = len(terms)
                 terms.append(term)

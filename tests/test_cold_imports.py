@@ -34,7 +34,16 @@ def test_the_app_imports_no_model_runtime() -> None:
 
 
 @pytest.mark.parametrize(
-    "module", ["matcher.scorer", "matcher.outcomes", "matcher.industry_model", "api.config", "api.embedding"]
+    "module",
+    [
+        "matcher.scorer",
+        "matcher.outcomes",
+        "matcher.industry_model",
+        "matcher.lexical",
+        "api.config",
+        "api.embedding",
+        "api.app",
+    ],
 )
 def test_scoring_and_loading_fitted_models_import_no_scikit_learn(module: str) -> None:
     assert "sklearn" not in _imported(module)

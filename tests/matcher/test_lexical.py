@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
 from demo.generate import generate_buildings, generate_enterprises
 from matcher import lexical
-from matcher.lexical import LexicalRows, Vocabulary
+from matcher.lexical import LexicalRows, Vocabulary, ngrams
 from matcher.text import record_text
 from models.enums import Industry
 from models.records import BuildingRecord, EnterpriseRecord
@@ -124,3 +124,19 @@ def test_a_lexicon_keeps_recent_queries_and_a_write_starts_afresh(monkeypatch: p
     vocabulary.count_in(vocabulary.tf(FIRMS), 1)
     moved = vocabulary.snapshot().query(QUERIES[0])
     assert not np.array_equal(moved.weights, first.weights)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "a",
+        "Ab",
+        "  多个   空格\t\n换行 ",
+        "ＡＢＣ 全角 and Mixed CASE",
+        "工业互联网平台。机器视觉",
+        *QUERIES,
+    ],
+)
+def test_ngrams_are_the_vectorizers(text: str) -> None:
+    assert ngrams(text) == CountVectorizer(analyzer="char", ngram_range=(1, 3)).build_analyzer()(text)
