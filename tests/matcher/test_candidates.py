@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from demo.generate import generate_buildings, generate_enterprises, generate_scenarios
-from matcher import ranking, spread
+from matcher import spread
 from matcher.directions import DIRECTIONS
 from matcher.hashing import HashingEncoder
 from matcher.recommender import Recommender
@@ -67,6 +67,6 @@ def _every_eligible_row(
 
 def test_the_pool_answers_as_re_ranking_every_row(recommender: Recommender) -> None:
     pooled = _answers(recommender)
-    with patch.object(ranking, "pick", _every_eligible_row):
+    with patch.object(spread, "pick", _every_eligible_row):
         exhaustive = _answers(recommender)
     assert pooled == exhaustive
