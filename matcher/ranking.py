@@ -7,7 +7,7 @@ the final k only.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property, lru_cache
@@ -158,10 +158,7 @@ def rank(snapshot: Snapshot, query: Query, request: Request) -> MatchResult:
     index = snapshot.indexes.get(direction.result)
     large = direction.result in snapshot.large
     ok, excluded, outside = _eligible(table, request)
-    if index is not None:  # the index searches on another thread while this one works out the rest
-        proposed = DENSE_SCANS.submit(index.search, query.vector, DENSE_CANDIDATES, table.vectors, ok)
-    elif table.size >= PARALLEL_SCAN_ROWS:
-        dense_scan = DENSE_SCANS.submit(table.dense, query.vector)
+    dense_work = _dense_work(table, index, query.vector, ok)
     terms = query.lexical
     if large:
         terms = snapshot.lexicon.rarest(terms, POSTINGS_BUDGET)
@@ -170,12 +167,13 @@ def rank(snapshot: Snapshot, query: Query, request: Request) -> MatchResult:
     if index is None:
         scored = table
         calibrated_lexical = _calibrated(lexical, table)
-        dense = dense_scan.result() if table.size >= PARALLEL_SCAN_ROWS else table.dense(query.vector)
+        dense = table.dense(query.vector) if dense_work is None else dense_work.result()
         calibrated_dense = _calibrated(dense, table, ok if large else None)
         others = _pair_factors(snapshot, query, table, request)
     else:
+        assert dense_work is not None
         every_row = _pair_factors(snapshot, query, table, request)
-        rows = _completed(table, proposed.result(), query.vector, lexical, ok, every_row, request)
+        rows = _completed(table, dense_work.result(), query.vector, lexical, ok, every_row, request)
         scored, ok = table.subset(rows), ok[rows]
         calibrated_lexical = factors.rescale(lexical[rows], *_calibration(lexical, table))
         dense, calibration = _candidate_dense(table, query.vector, rows)
@@ -221,6 +219,18 @@ def rank(snapshot: Snapshot, query: Query, request: Request) -> MatchResult:
         _shortfall_note(len(results), request, excluded, outside),
         query.guesses(),
     )
+
+
+def _dense_work(
+    table: ItemTable, index: DenseIndex | None, vector: np.ndarray, ok: np.ndarray
+) -> Future[np.ndarray] | None:
+    """The dense channel's work, started on another thread while the query's own works out the rest: the
+    rows the index proposes, or the scan of a table of PARALLEL_SCAN_ROWS or more; None for a smaller one."""
+    if index is not None:
+        return DENSE_SCANS.submit(index.search, vector, DENSE_CANDIDATES, table.vectors, ok)
+    if table.size >= PARALLEL_SCAN_ROWS:
+        return DENSE_SCANS.submit(table.dense, vector)
+    return None
 
 
 def _at(column: np.ndarray, rows: np.ndarray) -> np.ndarray:
