@@ -299,7 +299,6 @@ def industry_matrix(
     return industry_rows(lexicon_matrix(texts), declared, limit=limit)
 
 
-@lru_cache(maxsize=4096)
 @lru_cache(maxsize=EVIDENCE_CACHE)
 def term_evidence(text: str) -> Mapping[str, tuple[str, ...]]:
     """The lexicon terms of a text supporting each industry: strongest first, then in order of appearance

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from matcher.industry import (
+    EVIDENCE_CACHE,
     INDUSTRY_CODES,
     MIN_CONFIDENCE,
     IndustryGuess,
@@ -248,6 +249,12 @@ def test_evidence_is_shared_read_only_between_calls() -> None:
     assert evidence
     with pytest.raises(TypeError):
         evidence["X"] = ()  # type: ignore[index]
+
+
+def test_evidence_is_cached_once_up_to_its_limit() -> None:
+    """One cache of `EVIDENCE_CACHE` texts, not a smaller one in front of it."""
+    assert term_evidence.cache_info().maxsize == EVIDENCE_CACHE
+    assert not hasattr(term_evidence.__wrapped__, "cache_info")
 
 
 def test_case_width_and_spacing_do_not_matter() -> None:
