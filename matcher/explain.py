@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+
+import numpy as np
 
 from matcher.industry import certainty
 from models.enums import Amenity, FitOut, Industry
@@ -199,9 +201,24 @@ def availability_caveat(facts: PairFacts) -> str | None:
     return f"尚不可入驻：可入驻日期 {available.isoformat()}（{wait}）"
 
 
-def reasons(facts: PairFacts, makers: Mapping[str, Reason], fallbacks: tuple[str, ...]) -> list[str]:
-    """A caveat first, then the top contributors' reasons (ties in makers' order), then `fallbacks`'."""
-    ranked = sorted(makers, key=lambda name: -facts.contributions.get(name, 0.0))
+def by_contribution(
+    names: Sequence[str], contributions: Mapping[str, np.ndarray], count: int
+) -> list[list[str]]:
+    """For each of `count` results, the factor `names` by their contribution [count], largest first; ties
+    (and factors without a contribution, taken as 0) in the order of `names`."""
+    if not names:
+        return [[] for _ in range(count)]
+    zero = np.zeros(count)
+    matrix = np.stack([contributions.get(name, zero) for name in names], axis=1)
+    order = np.argsort(-matrix, axis=1, kind="stable").tolist()
+    return [[names[column] for column in row] for row in order]
+
+
+def reasons(
+    facts: PairFacts, ranked: Sequence[str], makers: Mapping[str, Reason], fallbacks: tuple[str, ...]
+) -> list[str]:
+    """A caveat first, then the reasons of the top contributors (`ranked`: the makers' names by contribution,
+    see `by_contribution`), then `fallbacks`'."""
     caveat = availability_caveat(facts)
     found: list[str] = [caveat] if caveat else []
     for name in ranked:

@@ -72,7 +72,8 @@ class LexicalQuery:
     """One text's TF-IDF weights: stored terms in a fixed order (by the term's own string)."""
 
     terms: np.ndarray
-    """[q] int64 term ids, ordered by term string so that sums run in the same order on every load."""
+    """[q] int64 term ids, in the order the text first shows them (`ngrams`), so that sums run in the same
+    order on every load."""
     weights: np.ndarray
     """[q] float32: tf · idf² / norm of the query, so that a row's dot product over its norm is the cosine."""
 
@@ -137,12 +138,12 @@ class Lexicon:
         return known
 
     def _weighed(self, text: str) -> LexicalQuery:
-        """A text's weights over the terms that some stored text holds."""
+        """A text's weights over the terms that some stored text holds, in the order the text first shows
+        them (so a row's sum runs in the same order on every load, whatever ids the terms got)."""
         counts = Counter(ngrams(text))
-        grams = sorted(counts)
         known = len(self.df)
-        found = np.fromiter(map(self.ids.get, grams, repeat(known)), dtype=np.int64, count=len(grams))
-        tally = np.fromiter(map(counts.__getitem__, grams), dtype=np.int64, count=len(grams))
+        found = np.fromiter(map(self.ids.get, counts, repeat(known)), dtype=np.int64, count=len(counts))
+        tally = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
         held = found < known
         held[held] = self.df[found[held]] > 0
         terms = found[held]

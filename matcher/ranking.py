@@ -198,19 +198,15 @@ def rank(snapshot: Snapshot, query: Query, request: Request) -> MatchResult:
     picked = {name: _at(column, rows) for name, column in values.items()}
     _, contributions = scorer.combine(picked)
     explainer = _Explainer.of(snapshot, query, request)
-    results = [
-        explainer.match(
-            scored.rows[row],
-            scored.industries[row],
-            place,
-            float(score[row] - penalty),
-            {name: float(values[place - 1]) for name, values in contributions.items()},
-            {name: float(values[place - 1]) for name, values in picked.items()},
-            float(penalty) if direction.spread else None,
-            float(dense[row]),
-        )
-        for place, (row, penalty) in enumerate(zip(rows.tolist(), penalties.tolist(), strict=True), start=1)
-    ]
+    results = explainer.matches(
+        [scored.rows[row] for row in rows.tolist()],
+        scored.industries[rows],
+        score[rows] - penalties,
+        penalties if direction.spread else None,
+        contributions,
+        picked,
+        dense[rows],
+    )
     return MatchResult(
         results,
         request.k,
@@ -395,35 +391,87 @@ class _Explainer:
         fallbacks = tuple(name for name in pairing.fallbacks if name in scored)
         return cls(snapshot, query, request, _Side.of(query.record), makers, fallbacks)
 
-    def match(
+    def matches(
+        self,
+        items: Sequence[CatalogueRecord],
+        industries: np.ndarray,
+        scores: np.ndarray,
+        penalties: np.ndarray | None,
+        contributions: Mapping[str, np.ndarray],
+        values: Mapping[str, np.ndarray],
+        dense: np.ndarray,
+    ) -> list[Match]:
+        """The results, best first, with their reasons: the items [k] with their industry rows [k, 12] and
+        their scores, spread penalties (None for directions that do not spread), factor contributions,
+        factor values and dense similarities, each [k]."""
+        products = self.query.industries[0] * industries
+        strongest = products.argmax(axis=1)
+        shared = products[np.arange(len(items)), strongest] > 0
+        given = {name: column.tolist() for name, column in contributions.items()}
+        if penalties is not None:
+            given["spread"] = (-penalties).tolist()
+        factor_values = {name: column.tolist() for name, column in values.items()}
+        ranked = explain.by_contribution(list(self.makers), contributions, len(items))
+        return [
+            self._match(
+                item,
+                place,
+                score,
+                {name: column[place - 1] for name, column in given.items()},
+                {name: column[place - 1] for name, column in factor_values.items()},
+                self._shared(item, industries[place - 1], column) if is_shared else explain.SharedIndustry(),
+                similarity,
+                ranked[place - 1],
+            )
+            for place, (item, score, column, is_shared, similarity) in enumerate(
+                zip(items, scores.tolist(), strongest.tolist(), shared.tolist(), dense.tolist(), strict=True),
+                start=1,
+            )
+        ]
+
+    def _shared(
+        self, item: CatalogueRecord, item_industries: np.ndarray, column: int
+    ) -> explain.SharedIndustry:
+        """The industry (`column`) the query and the item share most strongly, as the industry factor takes
+        it, and the words of both texts that show it; `item_industries` [12] is the item's row."""
+        code = INDUSTRY_CODES[column]
+        direction = self.request.direction
+        firm, offer = direction.sides(self.query_side, _Side.of(item))
+        firm_row, offer_row = direction.sides(self.query.industries[0], item_industries)
+
+        def inferred(side: _Side, row: np.ndarray) -> float | None:
+            """The side's probability of the industry when inferred; None when the record declares it."""
+            return None if code in side.declared else float(row[column])
+
+        evidence = [word for side in (firm, offer) for word in side.evidence.get(code, ())]
+        return explain.SharedIndustry(
+            code, tuple(dict.fromkeys(evidence)), inferred(firm, firm_row), inferred(offer, offer_row)
+        )
+
+    def _match(
         self,
         item: CatalogueRecord,
-        item_industries: np.ndarray,
         place: int,
         score: float,
         contributions: dict[str, float],
         values: dict[str, float],
-        penalty: float | None,
+        shared: explain.SharedIndustry,
         dense: float,
+        ranked: list[str],
     ) -> Match:
-        """One result with its reasons; `item_industries` [12] is the item's row of industry confidences."""
-        if penalty is not None:
-            contributions = {**contributions, "spread": -penalty}
+        """One result with its reasons (`ranked`: the reason makers by the result's contributions)."""
         direction = self.request.direction
-        firm, offer = direction.sides(self.query_side, _Side.of(item))
-        firm_row, offer_row = direction.sides(self.query.industries[0], item_industries)
-        shared = _shared_industry(firm, offer, firm_row, offer_row)
+        firm, offer = direction.sides(self.query.record, item)
         peers = 0
-        if shared.code and isinstance(offer.record, BuildingRecord):
-            district = DISTRICT_ROW[offer.record.district]
+        if shared.code and isinstance(offer, BuildingRecord):
+            district = DISTRICT_ROW[offer.district]
             peers = int(self.snapshot.district_peers[district, INDUSTRY_CODES.index(shared.code)])
-        assert isinstance(firm.record, EnterpriseRecord)
-        assert isinstance(offer.record, BuildingRecord | ScenarioRecord)
-        today = self.request.today
+        assert isinstance(firm, EnterpriseRecord)
+        assert isinstance(offer, BuildingRecord | ScenarioRecord)
         facts = explain.PairFacts(
-            firm.record, offer.record, values, contributions, shared, dense, peers, today
+            firm, offer, values, contributions, shared, dense, peers, self.request.today
         )
-        reasons = explain.reasons(facts, self.makers, self.fallbacks)
+        reasons = explain.reasons(facts, ranked, self.makers, self.fallbacks)
         assert isinstance(item, BuildingRecord | EnterpriseRecord | ScenarioRecord)
         name = item.title if isinstance(item, ScenarioRecord) else item.name
         item_district = None if isinstance(item, EnterpriseRecord) else item.district
@@ -469,26 +517,6 @@ def declared(record: CatalogueRecord) -> list[str]:
 def _scorer(weights: Weights) -> MatchScorer:
     """The fitted scorer of a set of weights (fitting validates them again, which takes a while)."""
     return MatchScorer.from_weights(weights)
-
-
-def _shared_industry(
-    firm: _Side, offer: _Side, firm_row: np.ndarray, offer_row: np.ndarray
-) -> explain.SharedIndustry:
-    """The industry both sides show most strongly (as the industry factor takes it), and its words."""
-    products = firm_row * offer_row
-    column = int(np.argmax(products))
-    if products[column] <= 0:
-        return explain.SharedIndustry()
-    code = INDUSTRY_CODES[column]
-
-    def inferred(side: _Side, row: np.ndarray) -> float | None:
-        """The side's probability of the industry when inferred; None when the record declares it."""
-        return None if code in side.declared else float(row[column])
-
-    evidence = [word for side in (firm, offer) for word in side.evidence.get(code, ())]
-    return explain.SharedIndustry(
-        code, tuple(dict.fromkeys(evidence)), inferred(firm, firm_row), inferred(offer, offer_row)
-    )
 
 
 def _shortfall_note(found: int, request: Request, excluded: Mapping[str, int], outside: int) -> str | None:

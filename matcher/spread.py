@@ -10,6 +10,7 @@ rows scoring at least the k-th best district's best (k districts' first rows com
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -24,26 +25,22 @@ def spread_rerank(
     """Greedily pick k rows by score minus a penalty per earlier pick from the same district.
 
     Returns the picked rows [k] (best first) and each pick's penalty [k] (≥ 0); ties go to the earlier
-    row. With strength 0 this is a plain top-k by score.
+    row. With strength 0 this is a plain top-k by score. In Python: `pick` hands it a few dozen rows, for
+    which a loop costs less than a dozen numpy calls.
     """
-    k = min(k, len(scores))
-    order = np.argsort(-scores, kind="stable")
-    ranks = _district_ranks(districts[order])
-    penalties = max(strength, 0.0) * PENALTY_PER_REPEAT * ranks
-    adjusted = scores[order] - penalties
-    best = np.lexsort((np.arange(len(order)), -adjusted))[:k]
-    return order[best], penalties[best]
-
-
-def _district_ranks(districts: np.ndarray) -> np.ndarray:
-    """For rows in score order [n], how many earlier rows share each one's district: [n] int64."""
-    grouped = np.argsort(districts, kind="stable")
-    sorted_districts = districts[grouped]
-    starts = np.r_[0, np.flatnonzero(np.diff(sorted_districts)) + 1]
-    lengths = np.diff(np.r_[starts, len(sorted_districts)])
-    ranks = np.empty(len(districts), dtype=np.int64)
-    ranks[grouped] = np.arange(len(districts)) - np.repeat(starts, lengths)
-    return ranks
+    values, places = scores.tolist(), districts.tolist()
+    step = max(strength, 0.0) * PENALTY_PER_REPEAT
+    earlier: dict[int, int] = {}
+    keyed: list[tuple[float, int, int, float]] = []
+    for position, row in enumerate(sorted(range(len(values)), key=lambda row: -values[row])):
+        repeat = earlier.get(places[row], 0)
+        earlier[places[row]] = repeat + 1
+        penalty = step * repeat
+        keyed.append((penalty - values[row], position, row, penalty))  # −(score − penalty), then rank
+    best = heapq.nsmallest(k, keyed)
+    return np.array([row for *_, row, _ in best], dtype=np.int64), np.array(
+        [p for *_, p in best], dtype=float
+    )
 
 
 def _best(rows: np.ndarray, scores: np.ndarray, eligible: np.ndarray, k: int) -> np.ndarray:
