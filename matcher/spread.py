@@ -25,21 +25,29 @@ def spread_rerank(
     """Greedily pick k rows by score minus a penalty per earlier pick from the same district.
 
     Returns the picked rows [k] (best first) and each pick's penalty [k] (≥ 0); ties go to the earlier
-    row. With strength 0 this is a plain top-k by score. In Python: `pick` hands it a few dozen rows, for
-    which a loop costs less than a dozen numpy calls.
+    row. With strength 0 this is a plain top-k by score. Rows are visited best score first, keeping the k
+    best adjusted scores, until a row's own score cannot beat the k-th kept (nor can any after it).
     """
+    if k <= 0 or not len(scores):
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
     values, places = scores.tolist(), districts.tolist()
     step = max(strength, 0.0) * PENALTY_PER_REPEAT
     earlier: dict[int, int] = {}
-    keyed: list[tuple[float, int, int, float]] = []
-    for position, row in enumerate(sorted(range(len(values)), key=lambda row: -values[row])):
+    kept: list[tuple[float, int, int, float]] = []  # a heap: (adjusted score, −position) of the worst first
+    for position, row in enumerate(np.argsort(-scores, kind="stable").tolist()):
+        if len(kept) == k and values[row] <= kept[0][0]:
+            break
         repeat = earlier.get(places[row], 0)
         earlier[places[row]] = repeat + 1
         penalty = step * repeat
-        keyed.append((penalty - values[row], position, row, penalty))  # −(score − penalty), then rank
-    best = heapq.nsmallest(k, keyed)
-    return np.array([row for *_, row, _ in best], dtype=np.int64), np.array(
-        [p for *_, p in best], dtype=float
+        entry = (values[row] - penalty, -position, row, penalty)
+        if len(kept) < k:
+            heapq.heappush(kept, entry)
+        elif entry > kept[0]:
+            heapq.heapreplace(kept, entry)
+    kept.sort(reverse=True)
+    return np.array([row for *_, row, _ in kept], dtype=np.int64), np.array(
+        [p for *_, p in kept], dtype=float
     )
 
 
