@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_left
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from itertools import accumulate
+from itertools import accumulate, pairwise
 from types import MappingProxyType
 from typing import Any
 
@@ -58,6 +58,10 @@ _LETTER = "A-Za-z\uff21-\uff3a\uff41-\uff5a"
 _DIGIT = "0-9\uff10-\uff19"
 _SEPARATOR = "\x00"  # joins texts for one scan; no term contains it and no term may span it
 _MAX_SPELLINGS = 100_000  # bound on the table of term spellings seen in texts
+TERM_DTYPE = np.int32
+"""How `lexicon_scan` packs a text's term ids."""
+Evidence = Callable[[str], tuple[str, ...]]
+"""An industry code → the words of one text that show it, strongest first (see `term_evidence`)."""
 _GROUP_SIZE = 16  # first characters per group of the root dispatch
 
 
@@ -249,17 +253,27 @@ def certainty(confidence: float) -> str:
 
 def lexicon_matrix(texts: Sequence[str]) -> npt.NDArray[np.float64]:
     """[m, 12]: each text's lexicon confidence in every industry (no threshold, nothing declared)."""
+    return lexicon_scan(texts)[0]
+
+
+def lexicon_scan(texts: Sequence[str]) -> tuple[npt.NDArray[np.float64], list[bytes]]:
+    """`lexicon_matrix` of texts, and each text's distinct lexicon terms in order of appearance (those
+    `term_evidence` reads), packed as TERM_DTYPE bytes for `stored_evidence`."""
     lexicon = _lexicon()
     # One scan over all texts joined by a separator no term can span; match ends tell the rows apart.
     cleaned = [text.replace(_SEPARATOR, " ") if _SEPARATOR in text else text for text in texts]
     found, ends = _scan(_SEPARATOR.join(cleaned), lexicon)
     text_ends = np.cumsum([len(text) + 1 for text in cleaned], dtype=np.int64) - 1
     rows = np.searchsorted(text_ends, np.asarray(ends, dtype=np.int64))
-    pairs = np.sort(rows * len(lexicon.display) + np.asarray(found, dtype=np.int64))
-    pairs = pairs[np.diff(pairs, prepend=-1) != 0]  # each term counts once per row
+    keys = rows * len(lexicon.display) + np.asarray(found, dtype=np.int64)
+    pairs, first = np.unique(keys, return_index=True)  # each term counts once per row
     scores = np.zeros((len(texts), len(INDUSTRY_CODES)), dtype=np.float64)
     np.add.at(scores, pairs // len(lexicon.display), lexicon.weights[pairs % len(lexicon.display)])
-    return _confidences(scores)
+    appearing = np.sort(first)
+    terms = np.asarray(found, dtype=TERM_DTYPE)[appearing]
+    bounds = np.searchsorted(rows[appearing], np.arange(len(texts) + 1))
+    packed = [terms[start:stop].tobytes() for start, stop in pairwise(bounds.tolist())]
+    return _confidences(scores), packed
 
 
 def industry_rows(
@@ -307,20 +321,37 @@ def term_evidence(text: str) -> Mapping[str, tuple[str, ...]]:
     term_ids = _match_ids(text, lexicon)
     evidence: dict[str, tuple[str, ...]] = {}
     for column, code in enumerate(INDUSTRY_CODES):
-        supporting = sorted(
-            (-lexicon.weights[term, column], order)
-            for order, term in enumerate(term_ids)
-            if lexicon.weights[term, column] > 0
-        )
-        if supporting:
-            evidence[code] = tuple(lexicon.display[term_ids[order]] for _, order in supporting)
+        if supporting := _supporting(term_ids, column, lexicon):
+            evidence[code] = supporting
     return MappingProxyType(evidence)
 
 
-def guesses_of(row: npt.NDArray[np.floating[Any]], text: str, declared: Sequence[str]) -> list[IndustryGuess]:
-    """A record's industries from its confidence row [12]: declared ones in the order given, then the
-    inferred ones by confidence (ties by code order), each with the lexicon terms of `text` that show it."""
+def text_evidence(text: str) -> Evidence:
+    """The evidence of a text, scanned once (cached by text: see `term_evidence`)."""
     evidence = term_evidence(text)
+    return lambda code: evidence.get(code, ())
+
+
+def stored_evidence(terms: bytes) -> Evidence:
+    """The evidence of a text from its terms as `lexicon_scan` packed them: the same words as
+    `text_evidence`, without a second scan of a stored text."""
+    return lambda code: _supporting(
+        np.frombuffer(terms, dtype=TERM_DTYPE).tolist(), _CODE_INDEX[code], _lexicon()
+    )
+
+
+def _supporting(term_ids: Sequence[int], column: int, lexicon: _Lexicon) -> tuple[str, ...]:
+    """The terms (distinct, in order of appearance) supporting one industry: strongest first."""
+    weights = lexicon.weights[:, column]
+    supporting = sorted((-weights[term], order) for order, term in enumerate(term_ids) if weights[term] > 0)
+    return tuple(lexicon.display[term_ids[order]] for _, order in supporting)
+
+
+def guesses_of(
+    row: npt.NDArray[np.floating[Any]], evidence: Evidence, declared: Sequence[str]
+) -> list[IndustryGuess]:
+    """A record's industries from its confidence row [12]: declared ones in the order given, then the
+    inferred ones by confidence (ties by code order), each with the lexicon terms of its text that show it."""
     declared_indices = _declared_indices(declared)
     inferred = sorted(
         (-float(row[column]), column)
@@ -328,10 +359,10 @@ def guesses_of(row: npt.NDArray[np.floating[Any]], text: str, declared: Sequence
         if column not in declared_indices and row[column] > 0
     )
     return [
-        IndustryGuess(INDUSTRY_CODES[column], 1.0, evidence.get(INDUSTRY_CODES[column], ()), declared=True)
+        IndustryGuess(INDUSTRY_CODES[column], 1.0, evidence(INDUSTRY_CODES[column]), declared=True)
         for column in declared_indices
     ] + [
-        IndustryGuess(code, -negative, evidence.get(code, ()), declared=False)
+        IndustryGuess(code, -negative, evidence(code), declared=False)
         for negative, column in inferred
         for code in [INDUSTRY_CODES[column]]
     ]
@@ -339,7 +370,7 @@ def guesses_of(row: npt.NDArray[np.floating[Any]], text: str, declared: Sequence
 
 def infer_industries(text: str, declared: Sequence[str] = (), *, limit: int = 3) -> list[IndustryGuess]:
     """The lexicon's industries of a record: declared codes first with confidence 1.0, then inferred ones."""
-    return guesses_of(industry_matrix([text], [declared], limit=limit)[0], text, declared)
+    return guesses_of(industry_matrix([text], [declared], limit=limit)[0], text_evidence(text), declared)
 
 
 def industry_vector(guesses: Sequence[IndustryGuess]) -> npt.NDArray[np.float32]:

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cached_property, lru_cache
+from functools import lru_cache
 
 import numpy as np
 
@@ -18,13 +18,12 @@ from matcher import explain, factors, spread
 from matcher.ann import DenseIndex
 from matcher.constraints import Columns
 from matcher.directions import Direction
-from matcher.industry import INDUSTRY_CODES, IndustryGuess, guesses_of, term_evidence
+from matcher.industry import INDUSTRY_CODES, Evidence, IndustryGuess, guesses_of, stored_evidence
 from matcher.lexical import LexicalQuery, Lexicon
 from matcher.registry import Pair, registered
 from matcher.scorer import MatchScorer
 from matcher.store import ItemTable
 from matcher.tables import DISTRICT_ROW
-from matcher.text import record_text
 from matcher.weights import Weights
 from models.records import BuildingRecord, CatalogueRecord, EnterpriseRecord, RecordKind, ScenarioRecord
 
@@ -87,10 +86,12 @@ class Query:
     lexical: LexicalQuery
     industries: np.ndarray
     """[1, 12] float32: declared industries 1, inferred ones their probability."""
+    evidence: Evidence
+    """The words of the query's text that show each industry."""
 
     def guesses(self) -> tuple[IndustryGuess, ...]:
         """The query's industries (declared, then inferred) with the words that show them."""
-        return tuple(guesses_of(self.industries[0], record_text(self.record), declared(self.record)))
+        return tuple(guesses_of(self.industries[0], self.evidence, declared(self.record)))
 
 
 @dataclass(frozen=True, eq=False)
@@ -200,6 +201,7 @@ def rank(snapshot: Snapshot, query: Query, request: Request) -> MatchResult:
     explainer = _Explainer.of(snapshot, query, request)
     results = explainer.matches(
         [scored.rows[row] for row in rows.tolist()],
+        [scored.terms[row] for row in rows.tolist()],
         scored.industries[rows],
         score[rows] - penalties,
         penalties if direction.spread else None,
@@ -389,11 +391,12 @@ class _Explainer:
         pairing, scored = request.direction.pairing, request.direction.factors
         makers = {name: factor.reason for name, factor in registered(pairing.offer).items() if name in scored}
         fallbacks = tuple(name for name in pairing.fallbacks if name in scored)
-        return cls(snapshot, query, request, _Side.of(query.record), makers, fallbacks)
+        return cls(snapshot, query, request, _Side.of(query.record, query.evidence), makers, fallbacks)
 
     def matches(
         self,
         items: Sequence[CatalogueRecord],
+        terms: Sequence[bytes],
         industries: np.ndarray,
         scores: np.ndarray,
         penalties: np.ndarray | None,
@@ -401,8 +404,9 @@ class _Explainer:
         values: Mapping[str, np.ndarray],
         dense: np.ndarray,
     ) -> list[Match]:
-        """The results, best first, with their reasons: the items [k] with their industry rows [k, 12] and
-        their scores, spread penalties (None for directions that do not spread), factor contributions,
+        """The results, best first, with their reasons: the items [k] with their lexicon terms
+        (`ItemTable.terms`), their industry rows [k, 12] and their scores, spread penalties (None for
+        directions that do not spread), factor contributions,
         factor values and dense similarities, each [k]."""
         products = self.query.industries[0] * industries
         strongest = products.argmax(axis=1)
@@ -419,31 +423,41 @@ class _Explainer:
                 score,
                 {name: column[place - 1] for name, column in given.items()},
                 {name: column[place - 1] for name, column in factor_values.items()},
-                self._shared(item, industries[place - 1], column) if is_shared else explain.SharedIndustry(),
+                self._shared(item, item_terms, industries[place - 1], column)
+                if is_shared
+                else explain.SharedIndustry(),
                 similarity,
                 ranked[place - 1],
             )
-            for place, (item, score, column, is_shared, similarity) in enumerate(
-                zip(items, scores.tolist(), strongest.tolist(), shared.tolist(), dense.tolist(), strict=True),
+            for place, (item, item_terms, score, column, is_shared, similarity) in enumerate(
+                zip(
+                    items,
+                    terms,
+                    scores.tolist(),
+                    strongest.tolist(),
+                    shared.tolist(),
+                    dense.tolist(),
+                    strict=True,
+                ),
                 start=1,
             )
         ]
 
     def _shared(
-        self, item: CatalogueRecord, item_industries: np.ndarray, column: int
+        self, item: CatalogueRecord, terms: bytes, item_industries: np.ndarray, column: int
     ) -> explain.SharedIndustry:
         """The industry (`column`) the query and the item share most strongly, as the industry factor takes
         it, and the words of both texts that show it; `item_industries` [12] is the item's row."""
         code = INDUSTRY_CODES[column]
         direction = self.request.direction
-        firm, offer = direction.sides(self.query_side, _Side.of(item))
+        firm, offer = direction.sides(self.query_side, _Side.of(item, stored_evidence(terms)))
         firm_row, offer_row = direction.sides(self.query.industries[0], item_industries)
 
         def inferred(side: _Side, row: np.ndarray) -> float | None:
             """The side's probability of the industry when inferred; None when the record declares it."""
             return None if code in side.declared else float(row[column])
 
-        evidence = [word for side in (firm, offer) for word in side.evidence.get(code, ())]
+        evidence = [word for side in (firm, offer) for word in side.evidence(code)]
         return explain.SharedIndustry(
             code, tuple(dict.fromkeys(evidence)), inferred(firm, firm_row), inferred(offer, offer_row)
         )
@@ -489,20 +503,17 @@ class _Explainer:
 
 @dataclass(frozen=True)
 class _Side:
-    """One side of a pair as its reasons read it: the record and the industry codes it declares."""
+    """One side of a pair as its reasons read it: the record, the industry codes it declares and the words
+    of its text that show an industry."""
 
     record: CatalogueRecord
     declared: frozenset[str]
+    evidence: Evidence
 
     @classmethod
-    def of(cls, record: CatalogueRecord) -> _Side:
+    def of(cls, record: CatalogueRecord, evidence: Evidence) -> _Side:
         """A record's side."""
-        return cls(record, frozenset(declared(record)))
-
-    @cached_property
-    def evidence(self) -> Mapping[str, tuple[str, ...]]:
-        """The lexicon terms of the record's text supporting each industry (see `term_evidence`)."""
-        return term_evidence(record_text(self.record))
+        return cls(record, frozenset(declared(record)), evidence)
 
 
 def declared(record: CatalogueRecord) -> list[str]:

@@ -14,7 +14,13 @@ from scipy import sparse
 from matcher.ann import DenseIndex
 from matcher.directions import Direction
 from matcher.encoder import Encoder, encode_query
-from matcher.industry import INDUSTRY_CODES, IndustryGuess, industry_rows, lexicon_matrix
+from matcher.industry import (
+    INDUSTRY_CODES,
+    IndustryGuess,
+    industry_rows,
+    lexicon_scan,
+    stored_evidence,
+)
 from matcher.industry_model import IndustryModel
 from matcher.lexical import Vocabulary
 from matcher.ranking import Match, MatchResult, Query, Request, Snapshot, declared, rank
@@ -310,8 +316,8 @@ class Recommender:
         if put:
             texts = [record_text(record) for record in put]
             vectors = self.encoder.encode(texts)
-            industries = self._industries(kind, put, texts, vectors)
-            store.append(NewRows(put, vectors, industries, tf), self._vocabulary.snapshot())
+            industries, terms = self._industries(kind, put, texts, vectors)
+            store.append(NewRows(put, vectors, industries, tf, terms), self._vocabulary.snapshot())
             if kind == "buildings":
                 new_rows = slice(store.size - len(put), store.size)
                 self._count_districts(store.columns["district"][new_rows], industries, 1)
@@ -392,20 +398,25 @@ class Recommender:
             columns = {name: values[row : row + 1] for name, values in table.columns.items()}
             if kind == "enterprises":  # a placed firm is only kept out of others' results, never refused
                 columns["placed"] = np.zeros(1, dtype=bool)
-            return Query(record, columns, table.vectors[row], lexical, table.industries[row : row + 1])
+            industries = table.industries[row : row + 1]
+            return Query(
+                record, columns, table.vectors[row], lexical, industries, stored_evidence(table.terms[row])
+            )
         vector = encode_query(self.encoder, text)
-        industries = self._industries(kind, [record], [text], vector[np.newaxis, :])
-        return Query(record, columns_of(kind, [record]), vector, lexical, industries)
+        industries, terms = self._industries(kind, [record], [text], vector[np.newaxis, :])
+        return Query(
+            record, columns_of(kind, [record]), vector, lexical, industries, stored_evidence(terms[0])
+        )
 
     def _industries(
         self, kind: RecordKind, records: Sequence[CatalogueRecord], texts: Sequence[str], vectors: np.ndarray
-    ) -> np.ndarray:
-        """[m, 12] industry confidences of records: declared 1, inferred ones their probability."""
-        if self.industry_model is None or kind not in MODEL_KINDS:
-            inferred = lexicon_matrix(texts)
-        else:
-            inferred = self.industry_model.infer(texts, vectors)
-        return industry_rows(inferred, [declared(record) for record in records])
+    ) -> tuple[np.ndarray, list[bytes]]:
+        """[m, 12] industry confidences of records (declared 1, inferred ones their probability), and their
+        texts' lexicon terms (`lexicon_scan`)."""
+        inferred, terms = lexicon_scan(texts)
+        if self.industry_model is not None and kind in MODEL_KINDS:
+            inferred = self.industry_model.combine(vectors, inferred)
+        return industry_rows(inferred, [declared(record) for record in records]), terms
 
     def industries(self, kind: RecordKind, record: CatalogueRecord) -> tuple[IndustryGuess, ...]:
         """A record's industries (declared, then inferred) with the words that show them, best first."""

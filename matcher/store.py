@@ -33,6 +33,8 @@ class ItemTable:
     kind: RecordKind
     rows: list[CatalogueRecord]
     """Row → record; shared with the writer, which only appends beyond `size`."""
+    terms: list[bytes]
+    """Row → the industry lexicon's terms in its text (`industry.lexicon_scan`); shared like `rows`."""
     row_of: dict[str, int]
     """Id → live row; shared with the writer, so `row` checks what it finds."""
     alive: np.ndarray
@@ -101,6 +103,7 @@ class ItemTable:
         return ItemTable(
             self.kind,
             [self.rows[row] for row in rows.tolist()],
+            [self.terms[row] for row in rows.tolist()],
             {},
             self.alive[rows],
             int(np.count_nonzero(self.alive[rows])),
@@ -129,6 +132,8 @@ class NewRows:
     vectors: np.ndarray
     industries: np.ndarray
     tf: sparse.csr_matrix
+    terms: Sequence[bytes]
+    """Each record's industry lexicon terms, as `industry.lexicon_scan` packs them."""
 
 
 def _room(array: np.ndarray, used: int, needed: int, axis: int = 0) -> np.ndarray:
@@ -149,6 +154,7 @@ class TableStore:
         """No rows yet."""
         self.kind = kind
         self.rows: list[CatalogueRecord] = []
+        self.terms: list[bytes] = []
         self.row_of: dict[str, int] = {}
         self.alive = np.zeros(0, dtype=bool)
         self.vectors = np.zeros((0, dim), dtype=np.float32)
@@ -185,6 +191,7 @@ class TableStore:
             self.columns[name] = _room(self.columns[name], start, end)
             self.columns[name][start:end] = values
         self.rows.extend(new.records)
+        self.terms.extend(new.terms)
         self.row_of.update({record.id: row for row, record in enumerate(new.records, start=start)})
         self.alive = np.concatenate([self.alive, np.ones(count, dtype=bool)])
         self.lexical = self.lexical.appended(new.tf, lexicon, RECENT_ROWS)
@@ -204,6 +211,7 @@ class TableStore:
         self.industry_best = self.industry_best[keep]
         self.columns = {name: values[keep] for name, values in self.columns.items()}
         self.rows = [self.rows[row] for row in keep]
+        self.terms = [self.terms[row] for row in keep]
         self.row_of = {record.id: row for row, record in enumerate(self.rows)}
         self.lexical = self.lexical.compacted(self.alive)
         self.alive = np.ones(len(keep), dtype=bool)
@@ -214,6 +222,7 @@ class TableStore:
         return ItemTable(
             self.kind,
             self.rows,
+            self.terms,
             self.row_of,
             self.alive,
             int(self.alive.sum()),
