@@ -7,7 +7,7 @@ import unicodedata
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from itertools import accumulate, pairwise
 from types import MappingProxyType
 from typing import Any
@@ -80,6 +80,11 @@ class _Lexicon:
     display: tuple[str, ...]
     weights: npt.NDArray[np.float64]  # [terms, 12]
     traps: frozenset[int]  # ids of terms that support no industry
+
+    @cached_property
+    def industry_weights(self) -> tuple[tuple[float, ...], ...]:
+        """[12][terms]: each industry's weight of every term, as Python floats (read term by term)."""
+        return tuple(map(tuple, self.weights.T.tolist()))
 
 
 def _is_word(char: str) -> bool:
@@ -334,15 +339,23 @@ def text_evidence(text: str) -> Evidence:
 
 def stored_evidence(terms: bytes) -> Evidence:
     """The evidence of a text from its terms as `lexicon_scan` packed them: the same words as
-    `text_evidence`, without a second scan of a stored text."""
-    return lambda code: _supporting(
-        np.frombuffer(terms, dtype=TERM_DTYPE).tolist(), _CODE_INDEX[code], _lexicon()
-    )
+    `text_evidence`, without a second scan of a stored text (each industry's worked out once)."""
+    term_ids = np.frombuffer(terms, dtype=TERM_DTYPE).tolist()
+    known: dict[str, tuple[str, ...]] = {}
+
+    def evidence(code: str) -> tuple[str, ...]:
+        """The words showing one industry."""
+        words = known.get(code)
+        if words is None:
+            words = known[code] = _supporting(term_ids, _CODE_INDEX[code], _lexicon())
+        return words
+
+    return evidence
 
 
 def _supporting(term_ids: Sequence[int], column: int, lexicon: _Lexicon) -> tuple[str, ...]:
     """The terms (distinct, in order of appearance) supporting one industry: strongest first."""
-    weights = lexicon.weights[:, column]
+    weights = lexicon.industry_weights[column]
     supporting = sorted((-weights[term], order) for order, term in enumerate(term_ids) if weights[term] > 0)
     return tuple(lexicon.display[term_ids[order]] for _, order in supporting)
 
