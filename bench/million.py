@@ -14,9 +14,9 @@ Two sets of item vectors (384-d, unit), each at every size:
 Per set and size: the index's build time (k-means training, adding, tuning the probes on 64 other
 queries), its memory, the lists it probes, recall@100 of the exact top-100 over 200 queries, and the
 wall time of one query (single thread, `vectors` re-ranking included) beside the exact scan
-(`np.einsum` over every row + `np.argpartition` + sorting the top-100), alternating so that both see the
-same load, with the median CPU time of each. The threshold is the smallest size at which the index
-answers faster at the p99 than the exact scan with recall ≥ 0.99.
+(`matcher.store.inner_products` over every row + `np.argpartition` + sorting the top-100), alternating
+so that both see the same load, with the median CPU time of each. The threshold is the smallest size at
+which the index answers faster at the p99 than the exact scan with recall ≥ 0.99.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from demo.bundle import demo_records
 from demo.generate import generate_buildings, generate_enterprises, generate_scenarios
 from matcher.ann import DenseIndex, recall
 from matcher.encoder import DEFAULT_MODEL_DIR, SentenceEncoder
+from matcher.store import inner_products
 from matcher.text import record_text
 from models.records import BuildingRecord, EnterpriseRecord, ScenarioRecord
 
@@ -117,8 +118,8 @@ def isotropic(count: int, seed: int) -> np.ndarray:
 
 
 def exact_scan(vectors: np.ndarray, query: np.ndarray) -> np.ndarray:
-    """The exact top-100 rows, best first, as the table scans today (einsum over every row)."""
-    scores = np.einsum("ij,j->i", vectors, query)
+    """The exact top-100 rows, best first, as the table scans today (`inner_products` of every row)."""
+    scores = inner_products(vectors, query)
     top = np.argpartition(-scores, DEPTH - 1)[:DEPTH]
     return top[np.argsort(-scores[top])]
 

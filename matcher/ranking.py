@@ -22,7 +22,7 @@ from matcher.industry import INDUSTRY_CODES, Evidence, IndustryGuess, guesses_of
 from matcher.lexical import LexicalQuery, Lexicon
 from matcher.registry import Pair, registered
 from matcher.scorer import MatchScorer
-from matcher.store import ItemTable
+from matcher.store import ItemTable, inner_products
 from matcher.tables import DISTRICT_ROW
 from matcher.weights import Weights
 from models.records import BuildingRecord, CatalogueRecord, EnterpriseRecord, RecordKind, ScenarioRecord
@@ -323,7 +323,7 @@ def _largest(values: np.ndarray, n: int) -> np.ndarray:
 
 def _dense_at(table: ItemTable, vector: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """Exact dense similarities [m] of some rows."""
-    return np.asarray(np.einsum("ij,j->i", table.vectors[rows], vector))
+    return inner_products(table.vectors[rows], vector)
 
 
 def _candidates(

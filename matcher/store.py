@@ -115,13 +115,19 @@ class ItemTable:
         )
 
     def dense(self, vector: np.ndarray) -> np.ndarray:
-        """Inner product of every row with `vector` [dim] (cosine, for unit vectors): [size] float32.
+        """Inner product of every row with `vector` [dim] (see `inner_products`): [size] float32."""
+        return inner_products(self.vectors, vector)
 
-        einsum rather than BLAS: BLAS sums a row in an order that depends on where the row lies in the
-        matrix (and on the threads), and rows lie elsewhere after writes than after a fresh load;
-        einsum sums every row the same way wherever it lies.
-        """
-        return np.asarray(np.einsum("ij,j->i", self.vectors, vector))
+
+def inner_products(vectors: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    """Each row's inner product with `vector` [dim] (cosine, for unit vectors): [n] float32.
+
+    Row by row (`np.vecdot`), not BLAS's matrix-vector product: BLAS sums a row in an order that depends on
+    where the row lies in the matrix (and on the threads), and rows lie elsewhere after writes than after a
+    fresh load; a row's own dot product is the same wherever it lies (test_dense_products), and twice as
+    fast as einsum's.
+    """
+    return np.asarray(np.vecdot(vectors, vector))
 
 
 @dataclass(frozen=True, eq=False)
