@@ -81,12 +81,21 @@ class TokenCache:
         self.size = size
         self._seen: dict[str, tuple[float, dict[str, Any]]] = {}
 
+    def _fresh(self, token: str) -> dict[str, Any] | None:
+        """The columns of the user of `token` if seen within `seconds`; else None."""
+        seen = self._seen.get(token_digest(token))
+        return None if seen is None or self.clock() - seen[0] >= self.seconds else seen[1]
+
+    def knows(self, token: str) -> bool:
+        """Whether `token` was seen within `seconds`, without copying its user (a gate needs no `User`)."""
+        return self._fresh(token) is not None
+
     def remembered(self, token: str) -> User | None:
         """The user of `token` if seen within `seconds`, in no session (its columns loaded); else None."""
-        seen = self._seen.get(token_digest(token))
-        if seen is None or self.clock() - seen[0] >= self.seconds:
+        columns = self._fresh(token)
+        if columns is None:
             return None
-        copy = User(**seen[1])
+        copy = User(**columns)
         make_transient_to_detached(copy)
         return copy
 

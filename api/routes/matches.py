@@ -10,14 +10,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import OPTIONAL_LOGIN, StateDep, TokenStaff, TokenUser
+from api.deps import OPTIONAL_LOGIN, TokenCallerState, TokenStaffState
 from api.schemas import EnterpriseCreate, MatchAnswer, RecordIdPath, error_responses, match_answer_json
 from api.services import matching
 from api.state import AppState
 from matcher.directions import DIRECTIONS, Direction
 from models.enums import District
 from models.records import CatalogueRecord
-from models.user import User
 
 router = APIRouter(prefix="/api/v1", tags=["matching"])
 K = Annotated[int, Query(ge=1, le=matching.MAX_K, description=f"返回条数（最多 {matching.MAX_K}）")]
@@ -84,9 +83,11 @@ ENDPOINTS = (
 
 
 def _signature(endpoint: Endpoint) -> inspect.Signature:
-    """The parameters FastAPI reads: the query (path id or body), dependencies, k and the district filter.
+    """The parameters FastAPI reads: the query (path id or body), the state behind the token check, k and
+    the district filter.
 
-    No request session: the user comes from the token cache, and the answer opens a session of its own.
+    No request session: the token is checked against the token cache, and the answer opens a session of
+    its own.
     """
 
     def parameter(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> inspect.Parameter:
@@ -96,8 +97,7 @@ def _signature(endpoint: Endpoint) -> inspect.Signature:
     query = parameter("body", EnterpriseCreate) if endpoint.ad_hoc else parameter("record_id", RecordIdPath)
     found = [
         query,
-        parameter("state", StateDep),
-        parameter("user", TokenUser if endpoint.public else TokenStaff),
+        parameter("state", TokenCallerState if endpoint.public else TokenStaffState),
         parameter("k", K, 10),
     ]
     if endpoint.direction.result != "enterprises":  # results with a district can be filtered by it
@@ -125,7 +125,6 @@ def _handler(endpoint: Endpoint) -> Callable[..., Any]:
     async def answer(
         *,
         state: AppState,
-        user: User | None,
         k: int,
         record_id: str | None = None,
         body: EnterpriseCreate | None = None,

@@ -176,3 +176,30 @@ def test_an_unknown_token_is_not_remembered(api: Api) -> None:
     tokens = TokenCache()
     assert tokens.look_up(_state(api).sessions, "不是令牌") is None
     assert token_digest("不是令牌") not in tokens._seen
+
+
+def test_a_remembered_token_is_checked_without_copying_its_user(
+    still: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert still.client.get(FIRM_MATCHES, headers=still.staff).status_code == 200  # the token is remembered
+
+    def copied(self: TokenCache, token: str) -> None:
+        raise AssertionError("a match built a copy of its user")
+
+    monkeypatch.setattr(TokenCache, "remembered", copied)
+    firm = enterprise(id="ADHOC1", description="软件外包", required_area_m2=300)
+    assert still.client.get(FIRM_MATCHES, headers=still.staff).status_code == 200
+    assert still.client.post("/api/v1/match/scenarios", json=firm, headers=still.staff).status_code == 200
+
+
+def test_a_token_is_known_for_its_period_only(api: Api) -> None:
+    clock = Clock()
+    tokens = TokenCache(seconds=0.5, clock=clock)
+    staff_token = api.staff["Authorization"].removeprefix("Bearer ")
+    assert not tokens.knows(staff_token)
+    assert tokens.look_up(_state(api).sessions, staff_token) is not None
+    assert tokens.knows(staff_token)
+    clock.now += 0.5
+    assert not tokens.knows(staff_token)
+    assert tokens.look_up(_state(api).sessions, "不是令牌") is None
+    assert not tokens.knows("不是令牌")
