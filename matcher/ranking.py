@@ -405,9 +405,8 @@ class _Explainer:
         dense: np.ndarray,
     ) -> list[Match]:
         """The results, best first, with their reasons: the items [k] with their lexicon terms
-        (`ItemTable.terms`), their industry rows [k, 12] and their scores, spread penalties (None for
-        directions that do not spread), factor contributions,
-        factor values and dense similarities, each [k]."""
+        (`ItemTable.terms`), industry rows [k, 12], scores, spread penalties (None for directions that do
+        not spread), factor contributions, factor values and dense similarities, each [k]."""
         products = self.query.industries[0] * industries
         strongest = products.argmax(axis=1)
         shared = products[np.arange(len(items)), strongest] > 0
