@@ -219,6 +219,17 @@ def rank(snapshot: Snapshot, query: Query, request: Request) -> MatchResult:
     )
 
 
+def single_threaded(snapshot: Snapshot, kind: RecordKind) -> bool:
+    """Whether a query of this table runs on its caller's thread alone: no dense index, and fewer than
+    PARALLEL_SCAN_ROWS rows (so a few milliseconds of work at most)."""
+    return kind not in snapshot.indexes and not _scanned_apart(snapshot.tables[kind])
+
+
+def _scanned_apart(table: ItemTable) -> bool:
+    """Whether a table's dense scan runs on another thread (PARALLEL_SCAN_ROWS rows or more)."""
+    return table.size >= PARALLEL_SCAN_ROWS
+
+
 def _dense_work(
     table: ItemTable, index: DenseIndex | None, vector: np.ndarray, ok: np.ndarray
 ) -> Future[np.ndarray] | None:
@@ -226,7 +237,7 @@ def _dense_work(
     rows the index proposes, or the scan of a table of PARALLEL_SCAN_ROWS or more; None for a smaller one."""
     if index is not None:
         return DENSE_SCANS.submit(index.search, vector, DENSE_CANDIDATES, table.vectors, ok)
-    if table.size >= PARALLEL_SCAN_ROWS:
+    if _scanned_apart(table):
         return DENSE_SCANS.submit(table.dense, vector)
     return None
 

@@ -23,7 +23,7 @@ from matcher.industry import (
 )
 from matcher.industry_model import IndustryModel
 from matcher.lexical import Vocabulary
-from matcher.ranking import Match, MatchResult, Query, Request, Snapshot, declared, rank
+from matcher.ranking import Match, MatchResult, Query, Request, Snapshot, declared, rank, single_threaded
 from matcher.store import ItemTable, NewRows, TableStore
 from matcher.tables import DISTRICTS, columns_of
 from matcher.text import record_text
@@ -436,6 +436,11 @@ class Recommender:
     def stored(self, kind: RecordKind, record_id: str) -> CatalogueRecord:
         """A stored record by id (KeyError when unknown)."""
         return self.records[kind][record_id]
+
+    def single_threaded(self, direction: Direction) -> bool:
+        """Whether a match of a stored record in this direction runs on the caller's thread alone, within a
+        few milliseconds (its table has no dense index and is scanned on one thread)."""
+        return single_threaded(self._snapshot, direction.result)
 
     def match(
         self,

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
-from fastapi.concurrency import run_in_threadpool
 
 from api.deps import OPTIONAL_LOGIN, TokenCallerState, TokenStaffState
 from api.schemas import EnterpriseCreate, MatchAnswer, RecordIdPath, error_responses, match_answer_json
@@ -16,7 +15,6 @@ from api.services import matching
 from api.state import AppState
 from matcher.directions import DIRECTIONS, Direction
 from models.enums import District
-from models.records import CatalogueRecord
 
 router = APIRouter(prefix="/api/v1", tags=["matching"])
 K = Annotated[int, Query(ge=1, le=matching.MAX_K, description=f"返回条数（最多 {matching.MAX_K}）")]
@@ -105,22 +103,8 @@ def _signature(endpoint: Endpoint) -> inspect.Signature:
     return inspect.Signature(found)
 
 
-def respond(
-    *, state: AppState, direction: Direction, record: CatalogueRecord | str, k: int, districts: list[str]
-) -> Response:
-    """The match answer as JSON bytes (FastAPI then sends it as it is); 404 when the stored record is unknown.
-
-    The session connects only when `keep_up` asks the database (at most every `CHECK_SECONDS`).
-    """
-    with state.sessions() as session:
-        found = matching.match(
-            state=state, session=session, direction=direction, record=record, k=k, districts=districts
-        )
-    return Response(match_answer_json(found.json()), media_type="application/json")
-
-
 def _handler(endpoint: Endpoint) -> Callable[..., Any]:
-    """The function answering one endpoint: on the event loop, handing `respond` to one worker thread."""
+    """The function answering one endpoint (`matching.answer` decides whether on the event loop)."""
 
     async def answer(
         *,
@@ -130,13 +114,15 @@ def _handler(endpoint: Endpoint) -> Callable[..., Any]:
         body: EnterpriseCreate | None = None,
         district: list[District] | None = None,
     ) -> Response:
-        """The match answer; 404 when the stored record is unknown."""
+        """The match answer as JSON bytes, which FastAPI sends as they are; 404 when the stored record is
+        unknown."""
         record = body if body is not None else record_id
         assert record is not None
         districts = [value.value for value in district or []]
-        return await run_in_threadpool(
-            respond, state=state, direction=endpoint.direction, record=record, k=k, districts=districts
+        found = await matching.answer(
+            state=state, direction=endpoint.direction, record=record, k=k, districts=districts
         )
+        return Response(match_answer_json(found.json()), media_type="application/json")
 
     vars(answer)["__signature__"] = _signature(endpoint)
     return answer

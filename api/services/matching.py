@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from anyio import to_thread
 from sqlalchemy.orm import Session
 
 from api.schemas import MatchOut
 from api.services.catalogue import RecordNotFound
-from api.state import AppState, WeightsInUse, keep_up, synchronise
+from api.state import AppState, WeightsInUse, checked, held, keep_up, synchronise
 from matcher.directions import Direction
 from matcher.recommender import MatchResult
 from models.enums import Industry
@@ -82,6 +83,41 @@ def match(
     """
     used = keep_up(state, session)
     return rank(state=state, used=used, direction=direction, record=record, k=k, districts=districts)
+
+
+async def answer(
+    *,
+    state: AppState,
+    direction: Direction,
+    record: CatalogueRecord | str,
+    k: int,
+    districts: Sequence[str] = (),
+) -> Answer:
+    """`match`, for a caller on an event loop.
+
+    A stored record (by id) against a table scanned on one thread (`Recommender.single_threaded`) is
+    matched right there: a few milliseconds, to which a worker thread's hand-off and its contention for
+    the GIL would add a fifth. Only catching up with a write of this process (`held`) goes to a worker
+    thread first. Anything else (a profile to encode, a large table) runs on a worker thread whole.
+    """
+    if isinstance(record, str) and state.recommender.single_threaded(direction):
+        used = held(state)
+        if used is None:
+            used = await to_thread.run_sync(_caught_up, state, checked)
+        return rank(state=state, used=used, direction=direction, record=record, k=k, districts=districts)
+
+    def on_thread() -> Answer:
+        """Catch up (`keep_up`), then match."""
+        used = _caught_up(state, keep_up)
+        return rank(state=state, used=used, direction=direction, record=record, k=k, districts=districts)
+
+    return await to_thread.run_sync(on_thread)
+
+
+def _caught_up(state: AppState, catch_up_with: Callable[[AppState, Session], WeightsInUse]) -> WeightsInUse:
+    """`keep_up` or `checked` in a session of its own (it connects only if the database is asked)."""
+    with state.sessions() as session:
+        return catch_up_with(state, session)
 
 
 def rank(

@@ -6,6 +6,7 @@ a second" is tested without waiting.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import pytest
@@ -53,6 +54,21 @@ class Worker:
         """A session on its own engine, as the command line or another worker would write."""
         return make_session_factory(make_engine(self.url))()
 
+    def a_period_later(self) -> None:
+        """Let `CHECK_SECONDS` pass and one match start the check that falls due; wait for the check.
+
+        A match on the event loop does not wait for that check itself (see
+        `test_a_match_does_not_wait_for_the_check_it_starts`): what the check finds shows from then on.
+        """
+        self.clock.now += CHECK_SECONDS
+        assert self.api.client.get(FIRM_MATCHES, headers=self.api.staff).status_code in (200, 404)
+        self.settle()
+
+    def settle(self) -> None:
+        """Wait for the check a match started last, if any."""
+        if self.state.checking is not None:
+            self.state.checking.result()
+
 
 @pytest.fixture
 def worker(api: Api, fresh_database_url: str) -> Worker:
@@ -61,8 +77,10 @@ def worker(api: Api, fresh_database_url: str) -> Worker:
     clock = Clock()
     state.checks = Interval(CHECK_SECONDS, clock)
     state.tokens.clock = clock
+    ready = Worker(api, state, clock, fresh_database_url)
     assert api.client.get(FIRM_MATCHES, headers=api.staff).status_code == 200
-    return Worker(api, state, clock, fresh_database_url)
+    ready.settle()
+    return ready
 
 
 def test_interval_says_yes_first_then_once_per_period() -> None:
@@ -86,6 +104,7 @@ def test_matches_within_the_period_run_no_sql(worker: Worker) -> None:
     worker.clock.now += CHECK_SECONDS + TOKEN_SECONDS
     with statements_run() as statements:
         assert worker.api.client.get(FIRM_MATCHES, headers=worker.api.staff).status_code == 200
+        worker.settle()
     queries = [statement for statement in statements if statement != "BEGIN"]
     assert len(queries) == 2  # the token, then the stamps: nothing changed, nothing reloaded
 
@@ -96,7 +115,7 @@ def test_weights_saved_by_another_worker_show_once_the_period_is_over(worker: Wo
         session.add(WeightsVersion(version=2, weights=weights, reason="另一进程", author="worker-2"))
         session.commit()
     assert worker.api.client.get(FIRM_MATCHES, headers=worker.api.staff).json()["weights_version"] == 1
-    worker.clock.now += CHECK_SECONDS
+    worker.a_period_later()
     answer = worker.api.client.get(FIRM_MATCHES, headers=worker.api.staff).json()
     assert answer["weights_version"] == 2
     assert all(result["components"]["semantic"] == 0.0 for result in answer["results"])
@@ -120,8 +139,36 @@ def test_a_record_deleted_elsewhere_is_gone_once_the_period_is_over(worker: Work
     with worker.elsewhere() as session:
         assert delete_record(session, "buildings", "B00001")
         session.commit()
-    worker.clock.now += CHECK_SECONDS
+    worker.a_period_later()
     assert worker.api.client.get(FIRM_MATCHES, headers=worker.api.staff).status_code == 404
+
+
+def test_a_match_does_not_wait_for_the_check_it_starts(
+    worker: Worker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check runs on a thread of its own: the match that started it answers with what it held."""
+    import api.state
+
+    with worker.elsewhere() as session:
+        weights = Weights(industry=1.0, semantic=0.0).model_dump()
+        session.add(WeightsVersion(version=2, weights=weights, reason="另一进程", author="worker-2"))
+        session.commit()
+    release = threading.Event()
+    synchronise = api.state.synchronise
+
+    def held_up(state: AppState, session: Session) -> object:
+        assert release.wait(10)
+        return synchronise(state, session)
+
+    monkeypatch.setattr(api.state, "synchronise", held_up)
+    worker.clock.now += CHECK_SECONDS
+    answer = worker.api.client.get(FIRM_MATCHES, headers=worker.api.staff).json()
+    assert answer["weights_version"] == 1  # answered while the check waits
+    assert worker.state.checking is not None
+    assert not worker.state.checking.done()
+    release.set()
+    worker.settle()
+    assert worker.api.client.get(FIRM_MATCHES, headers=worker.api.staff).json()["weights_version"] == 2
 
 
 def test_own_writes_show_at_once_even_within_the_period(worker: Worker) -> None:

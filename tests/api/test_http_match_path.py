@@ -1,4 +1,5 @@
-"""The HTTP path of a match: one worker thread, no request session, the answer FastAPI would send."""
+"""The HTTP path of a match: on the event loop or one worker thread, no request session, the answer FastAPI
+would send."""
 
 from __future__ import annotations
 
@@ -66,45 +67,65 @@ def handed_off(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return names
 
 
-def test_a_stored_match_with_a_remembered_token_takes_one_worker_thread_and_no_sql(
+def test_a_stored_match_with_a_remembered_token_takes_no_worker_thread_and_no_sql(
     still: Api, handed_off: list[str]
 ) -> None:
     assert still.client.get(FIRM_MATCHES, headers=still.staff).status_code == 200  # the token is remembered
     handed_off.clear()
     with statements_run() as statements:
         assert still.client.get(FIRM_MATCHES, headers=still.staff).status_code == 200
-    assert handed_off == ["respond"]  # no session dependency, no sync user look-up, no response validation
+    assert handed_off == []  # matched on the event loop: no session, no sync user look-up, no validation
     assert statements == []
 
 
-def test_every_match_operation_takes_one_worker_thread(api: Api, handed_off: list[str]) -> None:
+ON_THREAD = "answer.<locals>.on_thread"
+
+
+def test_stored_matches_stay_on_the_event_loop_and_ad_hoc_ones_take_one_worker_thread(
+    api: Api, handed_off: list[str]
+) -> None:
     firm = enterprise(id="ADHOC1", description="专注芯片设计与流片验证的企业", required_area_m2=500)
     calls = [
-        ("GET", FIRM_MATCHES, None),
-        ("GET", "/api/v1/enterprises/E000001/matches/scenarios", None),
-        ("GET", "/api/v1/buildings/B00001/matches/enterprises", None),
-        ("GET", "/api/v1/scenarios/S00001/matches/enterprises", None),
-        ("POST", "/api/v1/match/buildings", firm),
-        ("POST", "/api/v1/match/scenarios", firm),
+        ("GET", FIRM_MATCHES, None, []),
+        ("GET", "/api/v1/enterprises/E000001/matches/scenarios", None, []),
+        ("GET", "/api/v1/buildings/B00001/matches/enterprises", None, []),
+        ("GET", "/api/v1/scenarios/S00001/matches/enterprises", None, []),
+        ("POST", "/api/v1/match/buildings", firm, [ON_THREAD]),  # the profile is encoded off the loop
+        ("POST", "/api/v1/match/scenarios", firm, [ON_THREAD]),
     ]
     api.client.get(FIRM_MATCHES, headers=api.staff)
-    for method, url, body in calls:
+    for method, url, body, threads in calls:
         handed_off.clear()
         response = api.client.request(method, url, headers=api.staff, json=body)
         assert response.status_code == 200, (url, response.text)
-        assert handed_off == ["respond"], url
+        assert handed_off == threads, url
+
+
+def test_a_table_scanned_on_a_second_thread_is_matched_on_a_worker_thread(
+    still: Api, handed_off: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from matcher import ranking
+
+    on_loop = still.client.get(FIRM_MATCHES, headers=still.staff)
+    monkeypatch.setattr(ranking, "PARALLEL_SCAN_ROWS", 1)
+    handed_off.clear()
+    on_thread = still.client.get(FIRM_MATCHES, headers=still.staff)
+    assert handed_off == [ON_THREAD]
+    assert on_thread.content == on_loop.content
 
 
 def test_an_unseen_token_is_read_once_in_a_session_of_its_own(still: Api, handed_off: list[str]) -> None:
     api, state = still, _state(still)
     assert api.client.get(FIRM_MATCHES, headers=api.staff).status_code == 200  # the stamps are checked
+    if state.checking is not None:  # the first match's check ran on a thread of its own
+        state.checking.result()
     handed_off.clear()
     with state.sessions.begin() as session:
         _, token = create_user(session, name="newcomer", role=Role.staff, password=None)
     headers = {"Authorization": f"Bearer {token}"}
     with statements_run() as statements:
         assert api.client.get(FIRM_MATCHES, headers=headers).status_code == 200
-    assert handed_off == ["TokenCache.look_up", "respond"]
+    assert handed_off == ["TokenCache.look_up"]
     assert [statement for statement in statements if statement != "BEGIN"] == [
         next(statement for statement in statements if "api_token" in statement)
     ]
