@@ -157,16 +157,19 @@ def _log_failure(check: Future[WeightsInUse]) -> None:
 def synchronise(state: AppState, session: Session) -> WeightsInUse:
     """Catch up with catalogue, capacity and weights changes saved elsewhere (the CLI, another worker).
 
-    One query when nothing changed; a kind another process wrote is reloaded from the database.
+    One query when nothing changed; a kind another process wrote is reloaded from the database. Only a
+    newer stamp than the state's counts: a check that read the stamps before a write of this process was
+    applied (`AppState.apply`) must not take the state back to what it read.
     """
     seen = versions(session)
-    stale = [kind for kind in KINDS if seen.catalogue.get(kind, 0) != state.catalogue_stamps.get(kind, 0)]
     with state.lock:
-        for kind in stale:
-            state.recommender.replace(kind, list(iter_records(session, kind)))
-            state.catalogue_stamps[kind] = seen.catalogue.get(kind, 0)
+        for kind in KINDS:
+            stamp = seen.catalogue.get(kind, 0)
+            if stamp > state.catalogue_stamps.get(kind, 0):
+                state.recommender.replace(kind, list(iter_records(session, kind)))
+                state.catalogue_stamps[kind] = stamp
         capacity_stamp = seen.catalogue.get(CAPACITY_STAMP, 0)
-        if capacity_stamp != state.capacity_stamp:
+        if capacity_stamp > state.capacity_stamp:
             state.set_capacity(load_capacity(session), capacity_stamp)
         if seen.weights > state.weights_version:
             saved = weights_service.current(session)

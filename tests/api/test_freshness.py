@@ -17,9 +17,10 @@ from api.auth import token_digest
 from api.freshness import CHECK_SECONDS, TOKEN_SECONDS, Interval
 from api.services import weights as weights_service
 from api.services.write import Operator
-from api.state import AppState
+from api.state import AppState, synchronise
 from matcher.weights import Weights
 from models.catalogue import delete_record
+from models.catalogue_stamp import versions
 from models.database import make_engine, make_session_factory
 from models.user import ApiToken, Role, User
 from models.weights_version import WeightsVersion
@@ -225,3 +226,23 @@ def test_a_remembered_user_can_write(worker: Worker) -> None:
     )
     assert created.status_code in (200, 201), created.text
     assert created.json()["owner"] == "admin"
+
+
+def test_a_check_that_read_the_stamps_before_a_write_does_not_take_the_state_back(
+    worker: Worker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A check running beside a write of this process (on the `CHECKS` thread, or another request's) may
+    read the stamps before the write and finish after it: the state keeps the write."""
+    import api.state
+
+    with worker.state.sessions() as session:
+        before = versions(session)
+    deleted = worker.api.client.delete("/api/v1/buildings/B00001", headers=worker.api.admin)
+    assert deleted.status_code in (200, 204)
+    stamps, table = dict(worker.state.catalogue_stamps), worker.state.recommender.tables["buildings"]
+    monkeypatch.setattr(api.state, "versions", lambda session: before)
+    with worker.state.sessions() as session:
+        synchronise(worker.state, session)
+    assert worker.state.catalogue_stamps == stamps
+    assert worker.state.recommender.tables["buildings"] is table
+    assert worker.api.client.get(FIRM_MATCHES, headers=worker.api.staff).status_code == 404
