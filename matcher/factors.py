@@ -134,7 +134,7 @@ def area(firm: Columns, building: Columns) -> np.ndarray:
 
 def rent(firm: Columns, building: Columns) -> np.ndarray:
     """Headroom under the firm's rent ceiling; without a ceiling, cheaper is mildly better."""
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # a tiny ceiling: no headroom
         headroom = (firm["max_rent"] - building["rent"]) / firm["max_rent"]
         with_ceiling = np.clip(0.5 + headroom, 0.0, 1.0)
     without_ceiling = np.clip(1.0 - building["rent"] / 200.0, 0.0, 1.0)

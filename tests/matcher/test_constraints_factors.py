@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from datetime import date, timedelta
 
 import numpy as np
@@ -150,6 +151,14 @@ def test_rent_headroom() -> None:
     assert fit[2] == pytest.approx(0.5)
     no_ceiling = factors.rent(firm_cols(max_rent_yuan_m2_month=None), rows)
     assert no_ceiling[0] > no_ceiling[2]
+
+
+def test_a_vanishing_rent_ceiling_leaves_no_headroom_without_a_warning() -> None:
+    rows = building_cols({"rent_yuan_m2_month": 40}, {"rent_yuan_m2_month": 0})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the division overflows: a warning would be an error here
+        fit = factors.rent(firm_cols(max_rent_yuan_m2_month=1e-310), rows)
+    assert fit.tolist() == [0.0, 1.0]
 
 
 def test_fit_out_amenities_and_incentives() -> None:
