@@ -45,6 +45,7 @@ from serving import (
     Server,
     WrkOptions,
     WrkResult,
+    connections_held,
     environment,
     log,
     new_token,
@@ -175,14 +176,23 @@ def measured(
     if warmup > 0:
         run_wrk("match.lua", server.url, WrkOptions(options.connections, options.threads, warmup), args)
     log(f"{name}: measuring {options.duration:.0f} s at {options.connections} connections")
+    split: dict[int, int] = {}
+    sample = threading.Timer(
+        min(2.0, options.duration / 2),
+        lambda: split.update(connections_held(tree_memory(server.pid).processes, server.port)),
+    )
     before, loops_before = server_cpu(server)
+    sample.start()
     result = run_wrk("match.lua", server.url, options, args)
+    sample.join()
     after, loops_after = server_cpu(server)
     answered = max(1, result.answered)
     cpu, loops = (after - before) * 1000 / answered, (loops_after - loops_before) * 1000 / answered
+    held = " / ".join(str(count) for count in sorted(split.values(), reverse=True) if count)
     print(
         f"{result.summary(name)}; server CPU {cpu:.2f} ms per request ({loops:.2f} ms on the event loops, "
-        f"{cpu - loops:.2f} ms on other threads); load average {os.getloadavg()[0]:.1f}"
+        f"{cpu - loops:.2f} ms on other threads); connections per worker {held or '?'}; "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
     return result, cpu
 

@@ -17,7 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -327,6 +327,28 @@ def tree_memory(root: int) -> Memory:
             for pid in sorted(pids)
         }
     )
+
+
+def connections_held(pids: Iterable[int], port: int) -> dict[int, int]:
+    """How many established TCP connections to `port` each process holds (from /proc: its sockets'
+    inodes against /proc/net/tcp), to see how a load generator's connections fell on the workers."""
+    established = set()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 01: ESTABLISHED
+                established.add(fields[9])
+    held = {}
+    for pid in pids:
+        targets = []
+        with contextlib.suppress(OSError):
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                with contextlib.suppress(OSError):  # closed meanwhile
+                    targets.append(str(fd.readlink()))
+        held[pid] = sum(
+            1 for target in targets if target.startswith("socket:") and target[8:-1] in established
+        )
+    return held
 
 
 # --- wrk -------------------------------------------------------------------------------------------
