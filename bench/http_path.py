@@ -13,7 +13,9 @@ Usage: python bench/http_path.py [--buildings 10000] [--scenarios 10000] [--firm
    --rotate stored firms, then GETs /healthz the same way, in the same run, each after a warm-up.
    Goals: p99 <= 60 ms and match throughput >= 0.25 x /healthz throughput. The server's CPU time
    per request of each (/proc, every process of the tree) says how far the ratio can go.
-5. Fault (--fault, on by default): during a wrk run on the match endpoint, one worker gets SIGKILL.
+5. Beside a wrk run on the match endpoint, 60 typed-in profiles (POST /api/v1/match/buildings, a new
+   text each) one at a time: how long they wait behind the stored matches (quoted, no goal).
+6. Fault (--fault, on by default): during a wrk run on the match endpoint, one worker gets SIGKILL.
    Is it replaced, does the other keep answering, how many requests failed (only those in flight on
    the killed worker should)?
 """
@@ -62,6 +64,7 @@ FOLDER = ROOT / "var" / "bench" / "http_path"
 P99_GOAL_MS = 60.0
 RATIO_GOAL = 0.25
 HEALTHZ_FORMAT = "/healthz?firm=%s"
+TYPED_IN_PATH = "/api/v1/match/buildings?k=10"
 """/healthz through match.lua: the script needs an id per request, which /healthz ignores."""
 
 
@@ -197,6 +200,41 @@ def measured(
     return result, cpu
 
 
+def typed_in_beside(server: Server, token: str, options: WrkOptions, args: list[str], count: int = 60) -> str:
+    """Typed-in profiles sent one at a time over one connection (0.2 s apart, each a new text) while wrk
+    loads stored-firm matches: how long they wait behind the stored matches a worker's event loop runs in
+    turn."""
+    longer = WrkOptions(options.connections, options.threads, 600.0)  # stopped once the profiles are sent
+    load = subprocess.Popen(wrk_command("match.lua", server.url, longer, args), stdout=subprocess.DEVNULL)
+    took = []
+    try:
+        time.sleep(2.0)
+        headers = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=server.url, headers=headers, timeout=60) as client:
+            for number in range(-1, count):  # the first opens the model in its worker: not counted
+                body = {
+                    "id": f"TYPED{number}",
+                    "name": f"来电企业{number}",
+                    "description": f"专注工业视觉质检算法的企业，来电线索 {number} {time.time()}",
+                    "required_area_m2": 500,
+                }
+                started = time.perf_counter()
+                response = client.post(TYPED_IN_PATH, json=body)
+                if number >= 0:
+                    took.append((time.perf_counter() - started) * 1000)
+                if response.status_code != 200:
+                    sys.exit(f"HTTP {response.status_code}: {response.text[:300]}")
+                time.sleep(0.2)
+    finally:
+        load.terminate()
+        load.wait()
+    deciles = statistics.quantiles(took, n=10)
+    return (
+        f"typed-in profiles beside the stored-firm load ({count}, one at a time over one connection): p50 "
+        f"{statistics.median(took):.1f} ms, p90 {deciles[-1]:.1f} ms, max {max(took):.1f} ms"
+    )
+
+
 def fault(server: Server, options: WrkOptions, args: list[str], workers: int, timeout: float) -> str:
     """SIGKILL one worker 5 s into a wrk run on the match endpoint; what happened, in one line."""
     before = worker_pids(server, workers)
@@ -263,6 +301,8 @@ def main() -> None:
         health, health_cpu = measured(
             "/healthz   ", server, options, arguments.warmup, [token, str(ids), HEALTHZ_FORMAT]
         )
+        mixed_line = typed_in_beside(server, token, options, [token, str(ids)])
+        print(mixed_line)
         if arguments.fault:
             fault_line = fault(server, options, [token, str(ids)], arguments.workers, arguments.start_timeout)
             print(fault_line)
@@ -306,6 +346,9 @@ def main() -> None:
         f">= {RATIO_GOAL} of /healthz in the same run",
         ratio_met,
         service,
+    )
+    results.record(
+        RESULTS, f"typed-in profiles beside the stored-firm load, {setting}", mixed_line, "quote", None
     )
     if fault_line is not None:
         results.record(RESULTS, f"SIGKILL one worker under load, {setting}", fault_line, "quote", None)
