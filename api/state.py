@@ -122,7 +122,7 @@ def held(state: AppState) -> WeightsInUse | None:
         state.writes_seen = written
         return None
     if due:
-        state.checking = CHECKS.submit(_check_apart, state)
+        state.checking = CHECKS.submit(checked_apart, state)
         state.checking.add_done_callback(_log_failure)
     if not state.lock.acquire(blocking=False):
         return None
@@ -141,7 +141,7 @@ def checked(state: AppState, session: Session) -> WeightsInUse:
         raise
 
 
-def _check_apart(state: AppState) -> WeightsInUse:
+def checked_apart(state: AppState) -> WeightsInUse:
     """`checked` in a session of its own (what `held` starts on the `CHECKS` thread)."""
     with state.sessions() as session:
         return checked(state, session)

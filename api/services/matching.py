@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from api.schemas import MatchOut
 from api.services.catalogue import RecordNotFound
-from api.state import AppState, WeightsInUse, checked, held, keep_up, synchronise
+from api.state import AppState, WeightsInUse, checked_apart, held, keep_up, synchronise
 from matcher.directions import Direction
 from matcher.recommender import MatchResult
 from models.enums import Industry
@@ -103,21 +103,17 @@ async def answer(
     if isinstance(record, str) and state.recommender.single_threaded(direction):
         used = held(state)
         if used is None:
-            used = await to_thread.run_sync(_caught_up, state, checked)
+            used = await to_thread.run_sync(checked_apart, state)
         return rank(state=state, used=used, direction=direction, record=record, k=k, districts=districts)
 
     def on_thread() -> Answer:
-        """Catch up (`keep_up`), then match."""
-        used = _caught_up(state, keep_up)
-        return rank(state=state, used=used, direction=direction, record=record, k=k, districts=districts)
+        """`match`, in a session of its own (it connects only if `keep_up` asks the database)."""
+        with state.sessions() as session:
+            return match(
+                state=state, session=session, direction=direction, record=record, k=k, districts=districts
+            )
 
     return await to_thread.run_sync(on_thread)
-
-
-def _caught_up(state: AppState, catch_up_with: Callable[[AppState, Session], WeightsInUse]) -> WeightsInUse:
-    """`keep_up` or `checked` in a session of its own (it connects only if the database is asked)."""
-    with state.sessions() as session:
-        return catch_up_with(state, session)
 
 
 def rank(
