@@ -7,7 +7,7 @@ import unicodedata
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache, cached_property, lru_cache
+from functools import cache, cached_property, lru_cache, partial
 from itertools import accumulate, pairwise
 from types import MappingProxyType
 from typing import Any
@@ -339,18 +339,15 @@ def text_evidence(text: str) -> Evidence:
 
 def stored_evidence(terms: bytes) -> Evidence:
     """The evidence of a text from its terms as `lexicon_scan` packed them: the same words as
-    `text_evidence`, without a second scan of a stored text (each industry's worked out once)."""
-    term_ids = np.frombuffer(terms, dtype=TERM_DTYPE).tolist()
-    known: dict[str, tuple[str, ...]] = {}
+    `text_evidence`, without a second scan of a stored text."""
+    return partial(_stored_words, terms)
 
-    def evidence(code: str) -> tuple[str, ...]:
-        """The words showing one industry."""
-        words = known.get(code)
-        if words is None:
-            words = known[code] = _supporting(term_ids, _CODE_INDEX[code], _lexicon())
-        return words
 
-    return evidence
+@lru_cache(maxsize=EVIDENCE_CACHE)
+def _stored_words(terms: bytes, code: str) -> tuple[str, ...]:
+    """The words of a stored text (its packed terms) showing one industry (cached: every match explains the
+    same stored records again, each by the industry it shares)."""
+    return _supporting(np.frombuffer(terms, dtype=TERM_DTYPE).tolist(), _CODE_INDEX[code], _lexicon())
 
 
 def _supporting(term_ids: Sequence[int], column: int, lexicon: _Lexicon) -> tuple[str, ...]:

@@ -64,3 +64,12 @@ def test_a_rewritten_record_is_explained_by_its_new_text() -> None:
     assert stored_evidence(table.terms[row])("ic_design") == term_evidence(record_text(after))["ic_design"]
     reasons = recommender.match(DIRECTIONS["firm_buildings"], firm, 1).results[0].reasons
     assert any("芯片设计" in reason and "流片" in reason for reason in reasons), reasons
+
+
+def test_a_stored_text_is_scanned_for_an_industry_once_however_often_it_is_explained() -> None:
+    """Every match explains the same stored records again: their words are worked out once, not per match."""
+    _, packed = lexicon_scan(["重点引进芯片设计企业，设有流片服务平台"])
+    first = stored_evidence(packed[0])("ic_design")
+    again = stored_evidence(packed[0])("ic_design")
+    assert first
+    assert again is first
