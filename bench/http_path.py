@@ -315,7 +315,7 @@ def main() -> None:
         f"{arguments.buildings:,} buildings + {arguments.scenarios:,} scenarios, SQLite, "
         f"{arguments.workers} workers, {options.connections} connections"
     )
-    print(f"\n=== summary ({setting}; {time.strftime('%Y-%m-%d %H:%M')}) ===")
+    print(f"\n=== summary ({setting}; {time.strftime('%Y-%m-%d %H:%M')}; {results.machine_speed()}) ===")
     print(f"match {match.rate:,.1f} req/s, /healthz {health.rate:,.1f} req/s: ratio {ratio:.3f}")
     print(f"tracebacks in the server log: {tracebacks}")
     service = (

@@ -10,9 +10,41 @@ import json
 import os
 import sys
 import time
+from functools import cache
 from pathlib import Path
 
+import numpy as np
+
 RESULTS = Path(__file__).resolve().parent.parent / "var" / "bench" / "results.jsonl"
+
+
+REFERENCE_LOOP = 2_000_000
+"""Iterations of the pure-Python loop that stands for this machine's speed at the matcher's Python."""
+REFERENCE_ROWS = 10_000
+"""Rows of 384 float32 (15 MB, a 10,000-item table's vectors) whose scan stands for its memory speed."""
+
+
+@cache
+def machine_speed() -> str:
+    """This machine's speed now, best of several tries: a pure-Python loop and a dense scan of 15 MB.
+
+    Figures of one benchmark on two days differ by as much as the machine does (the same tree's match
+    has cost anything from 2.2 to 5.1 ms of server CPU); this says by how much it did.
+    """
+    loops, scans = [], []
+    vectors = np.random.default_rng(0).standard_normal((REFERENCE_ROWS, 384)).astype(np.float32)
+    query = vectors[0].copy()
+    for _ in range(5):
+        started = time.process_time()
+        total = 0
+        for number in range(REFERENCE_LOOP):
+            total += number
+        loops.append(time.process_time() - started)
+        started = time.perf_counter()
+        for _ in range(10):
+            np.vecdot(vectors, query)
+        scans.append((time.perf_counter() - started) / 10)
+    return f"machine: Python loop {min(loops) * 1e3:.0f} ms, 15 MB scan {min(scans) * 1e3:.2f} ms"
 
 
 def record(bench: str, item: str, measured: str, goal: str, met: bool | None, limit: str = "") -> None:
@@ -30,6 +62,7 @@ def record(bench: str, item: str, measured: str, goal: str, met: bool | None, li
         "limit": limit,
         "at": time.strftime("%Y-%m-%d %H:%M"),
         "load": round(os.getloadavg()[0], 1),
+        "machine": machine_speed(),
         "command": " ".join(["python", *sys.argv]),
     }
     with RESULTS.open("a", encoding="utf-8") as out:
@@ -60,7 +93,8 @@ def main() -> None:
         print(f"         goal:     {line['goal']}")
         if line["met"] is False and line.get("limit"):
             print(f"         limit:    {line['limit']}")
-        print(f"         {line['at']}, load average {line['load']}: {line['command']}")
+        machine = f"; {line['machine']}" if line.get("machine") else ""
+        print(f"         {line['at']}, load average {line['load']}{machine}: {line['command']}")
 
 
 if __name__ == "__main__":
