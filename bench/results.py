@@ -44,7 +44,20 @@ def machine_speed() -> str:
         for _ in range(10):
             np.vecdot(vectors, query)
         scans.append((time.perf_counter() - started) / 10)
-    return f"machine: Python loop {min(loops) * 1e3:.0f} ms, 15 MB scan {min(scans) * 1e3:.2f} ms"
+    return (
+        f"machine: Python loop {min(loops) * 1e3:.0f} ms, 15 MB scan {min(scans) * 1e3:.2f} ms, "
+        f"{os.cpu_count()} cores with {_vector_units()}"
+    )
+
+
+def _vector_units() -> str:
+    """The CPU's widest vector instructions, which numpy's scans and the int8 model's kernels depend on."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8").split()
+    except OSError:
+        return "unknown vector units"
+    found = [name for name in ("avx512f", "avx512_vnni", "avx_vnni", "avx2") if name in flags]
+    return "+".join(found) if found else "no AVX2"
 
 
 def record(bench: str, item: str, measured: str, goal: str, met: bool | None, limit: str = "") -> None:
