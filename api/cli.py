@@ -265,6 +265,7 @@ def _serve(settings: Settings, host: str | None, port: int | None, workers: int 
         return
     # Migrate, fill the vector cache and write the snapshot once, before the workers start, so that they
     # do not race; a snapshot of the current catalogue (checked here, without loading a model) is enough.
+    from api.balance import connection_board
     from api.loading import snapshot_ready
 
     open_database(settings).dispose()
@@ -277,14 +278,16 @@ def _serve(settings: Settings, host: str | None, port: int | None, workers: int 
         settings = settings.model_copy(update={"embedding_threads": max(1, cores // workers)})
     _export_settings(settings)
     typer.echo(f"启动 {workers} 个工作进程，共用数据库 {make_url(settings.database_url).render_as_string()}")
-    uvicorn.run(
-        "api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
-    )
+    with connection_board(workers):
+        uvicorn.run(
+            "api.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            http="api.balance:BalancedProtocol",
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+        )
 
 
 @app.command("serve")

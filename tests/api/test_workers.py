@@ -10,12 +10,14 @@ environment.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -226,3 +228,35 @@ def test_changes_through_one_worker_reach_every_worker_without_restart(served: S
     )
     assert set(gone) == pids, "a worker was restarted"
     assert served.process.poll() is None
+
+
+BURST = 16
+"""Connections a client opens at once (a load test, a proxy's pool)."""
+
+
+def test_connections_opened_at_once_end_up_spread_evenly_over_the_workers(served: Served) -> None:
+    """A worker that wakes takes every connection waiting on the shared socket; one holding more than its
+    share answers a new connection with `Connection: close`, and the client's next connection lands where
+    the workers stand (`api.balance`)."""
+    host, port = served.url.removeprefix("http://").split(":")
+    connections = [http.client.HTTPConnection(host, int(port), timeout=30) for _ in range(BURST)]
+    for connection in connections:
+        connection.connect()
+    shed = 0
+    for _ in range(40):  # rounds of one request per connection, until no worker sheds one
+        holders: list[str] = []
+        closing = 0
+        for connection in connections:  # a connection closed after its answer opens again here
+            connection.request("GET", "/healthz")
+            response = connection.getresponse()
+            response.read()
+            assert response.status == 200
+            holders.append(response.getheader(WORKER) or "")
+            closing += response.will_close
+        shed += closing
+        if not closing:
+            break
+    for connection in connections:
+        connection.close()
+    assert closing == 0, f"connections still shed after 40 rounds\n{served.log_tail()}"
+    assert sorted(Counter(holders).values()) == [BURST // WORKERS] * WORKERS, (Counter(holders), shed)

@@ -1,0 +1,162 @@
+"""Keep-alive connections spread evenly over the workers of `xingpei serve --workers N`.
+
+The workers accept from one shared socket, and a worker that wakes takes every connection waiting: 16
+opened at once by a client (a load test, a proxy's pool) often land 12 / 4 or 16 / 0, and each then gets
+a twelfth of one core while the other worker's get a quarter of another. So every worker keeps its count
+of open connections on a board all of them map (`ConnectionBoard`, a small file the supervisor makes),
+and a worker holding more than its share answers a new connection's first request with
+`Connection: close`: the client connects again, and the connection lands where the workers stand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import math
+import mmap
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import ClassVar
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+BOARD_ENV = "_XINGPEI_CONNECTION_BOARD"
+"""Where the supervisor tells its workers the board lies (not `XINGPEI_*`: that names settings)."""
+SLOT_BYTES = 16
+"""One worker's slot: its process id and its open connections, two int64."""
+
+
+def over_share(own: int, total: int, workers: int) -> bool:
+    """Whether a worker holding `own` of the `total` open connections of `workers` holds more than its
+    share (the total divided evenly, rounded up)."""
+    return workers > 1 and own > math.ceil(total / workers)
+
+
+class ConnectionBoard:
+    """Each worker's open connections, one slot per worker, in a file every worker maps.
+
+    A worker writes only its own slot; a slot whose process has died counts for nothing, and a worker
+    started in its place takes it over.
+    """
+
+    def __init__(self, path: Path, pid: int | None = None) -> None:
+        """Map a board made by `create`, for the worker of process `pid` (this process's by default)."""
+        self.path = path
+        self.pid = os.getpid() if pid is None else pid
+        with path.open("r+b") as handle:
+            self._map = mmap.mmap(handle.fileno(), 0)
+        self.slots = len(self._map) // SLOT_BYTES
+        self.slot: int | None = None
+
+    @staticmethod
+    def create(path: Path, workers: int) -> None:
+        """An empty board for `workers` workers."""
+        path.write_bytes(bytes(SLOT_BYTES * workers))
+
+    def claim(self) -> None:
+        """Take a free slot (or a dead worker's) for this process: RuntimeError when none is left."""
+        with self.path.open("r+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            for slot in range(self.slots):
+                pid, _ = self._read(slot)
+                if pid == 0 or not _alive(pid):
+                    self._write(slot, self.pid, 0)
+                    self.slot = slot
+                    return
+        raise RuntimeError(f"连接登记表已满（{self.slots} 个工作进程）")
+
+    def record(self, connections: int) -> None:
+        """Write this worker's open connections (claiming a slot first if it has none)."""
+        if self.slot is None:
+            self.claim()
+        assert self.slot is not None
+        self._write(self.slot, self.pid, connections)
+
+    def standing(self) -> tuple[int, int]:
+        """The open connections of every live worker, and how many workers are live."""
+        total = live = 0
+        for slot in range(self.slots):
+            pid, connections = self._read(slot)
+            if pid and (pid == self.pid or _alive(pid)):
+                total += connections
+                live += 1
+        return total, live
+
+    def _read(self, slot: int) -> tuple[int, int]:
+        """A slot's process id and count."""
+        start = slot * SLOT_BYTES
+        return (
+            int.from_bytes(self._map[start : start + 8], "little"),
+            int.from_bytes(self._map[start + 8 : start + 16], "little"),
+        )
+
+    def _write(self, slot: int, pid: int, connections: int) -> None:
+        """Write a slot."""
+        start = slot * SLOT_BYTES
+        self._map[start : start + SLOT_BYTES] = pid.to_bytes(8, "little") + connections.to_bytes(8, "little")
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process of this id exists."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class BalancedProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP protocol, closing after its first answer a connection its worker is over its share
+    of (see the module's docstring); without a board (one worker) it is uvicorn's own."""
+
+    board: ClassVar[ConnectionBoard | None] = None
+    _shed = False
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        """Count the connection in, and mark it to close after one answer if this worker holds too many."""
+        super().connection_made(transport)
+        board = _board()
+        if board is not None:
+            board.record(len(self.connections))
+            self._shed = over_share(len(self.connections), *board.standing())
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Count the connection out."""
+        super().connection_lost(exc)
+        board = _board()
+        if board is not None:
+            board.record(len(self.connections))
+
+    def on_headers_complete(self) -> None:
+        """Answer with `Connection: close` on a connection marked to close."""
+        super().on_headers_complete()
+        if self._shed and self.cycle is not None:
+            self.cycle.keep_alive = False
+
+
+def _board() -> ConnectionBoard | None:
+    """This worker's board, mapped on first use; None when the supervisor made none."""
+    if BalancedProtocol.board is None and (path := os.environ.get(BOARD_ENV)):
+        BalancedProtocol.board = ConnectionBoard(Path(path))
+    return BalancedProtocol.board
+
+
+@contextmanager
+def connection_board(workers: int) -> Iterator[Path]:
+    """A board for `workers` workers for the workers this process starts (`BOARD_ENV`); removed after."""
+    folder = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(tempfile.gettempdir())
+    handle, name = tempfile.mkstemp(prefix="xingpei-connections-", dir=folder)
+    os.close(handle)
+    path = Path(name)
+    ConnectionBoard.create(path, workers)
+    os.environ[BOARD_ENV] = str(path)
+    try:
+        yield path
+    finally:
+        os.environ.pop(BOARD_ENV, None)
+        path.unlink(missing_ok=True)
