@@ -14,7 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import errors, web
+from api import balance, errors, web
 from api.config import Settings, get_settings
 from api.database import open_database
 from api.embedding import cached_encoder
@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
             opened - started,
             time.monotonic() - opened,
         )
+        balance.announce()
         yield
         engine.dispose()
 

@@ -4,7 +4,7 @@ The workers accept from one shared socket, and a worker that wakes takes every c
 opened at once by a client (a load test, a proxy's pool) often land 12 / 4 or 16 / 0, and each then gets
 a twelfth of one core while the other worker's get a quarter of another. So every worker keeps its count
 of open connections on a board all of them map (`ConnectionBoard`, a small file the supervisor makes),
-and a worker holding more than its share answers a new connection's first request with
+and a worker holding more than its share answers the next request on one of them with
 `Connection: close`: the client connects again, and the connection lands where the workers stand.
 """
 
@@ -111,32 +111,51 @@ def _alive(pid: int) -> bool:
 
 
 class BalancedProtocol(HttpToolsProtocol):
-    """uvicorn's HTTP protocol, closing after its first answer a connection its worker is over its share
-    of (see the module's docstring); without a board (one worker) it is uvicorn's own."""
+    """uvicorn's HTTP protocol, closing after its answer a connection its worker holds beyond its share
+    (see the module's docstring); without a board (one worker) it is uvicorn's own.
+
+    The share is checked at every request, not only when a connection opens: after a worker is replaced,
+    the one that took over its connections hands them back as they ask.
+    """
 
     board: ClassVar[ConnectionBoard | None] = None
-    _shed = False
+    closing: ClassVar[int] = 0
+    """This worker's connections told to close (answered with `Connection: close`) and not yet gone."""
+    _told = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        """Count the connection in, and mark it to close after one answer if this worker holds too many."""
+        """Count the connection in."""
         super().connection_made(transport)
-        board = _board()
-        if board is not None:
+        if (board := _board()) is not None:
             board.record(len(self.connections))
-            self._shed = over_share(len(self.connections), *board.standing())
 
     def connection_lost(self, exc: Exception | None) -> None:
         """Count the connection out."""
         super().connection_lost(exc)
-        board = _board()
-        if board is not None:
+        if self._told:
+            BalancedProtocol.closing -= 1
+        if (board := _board()) is not None:
             board.record(len(self.connections))
 
     def on_headers_complete(self) -> None:
-        """Answer with `Connection: close` on a connection marked to close."""
+        """Answer with `Connection: close` when this worker holds more than its share of the connections
+        that stay open (those already told to close come back wherever the workers stand)."""
         super().on_headers_complete()
-        if self._shed and self.cycle is not None:
+        board = _board()
+        if board is None or self.cycle is None:
+            return
+        if not self._told and over_share(len(self.connections) - self.closing, *board.standing()):
+            self._told = True
+            BalancedProtocol.closing += 1
+        if self._told:
             self.cycle.keep_alive = False
+
+
+def announce() -> None:
+    """Put this worker on the board, ready to serve and holding no connection yet (when there is a board):
+    the others then hand it its share of the connections they hold."""
+    if (board := _board()) is not None:
+        board.record(0)
 
 
 def _board() -> ConnectionBoard | None:

@@ -232,31 +232,60 @@ def test_changes_through_one_worker_reach_every_worker_without_restart(served: S
 
 BURST = 16
 """Connections a client opens at once (a load test, a proxy's pool)."""
+REPLACED_WITHIN = 90.0
+"""Seconds for a killed worker's replacement to start and be handed its share of the connections."""
 
 
-def test_connections_opened_at_once_end_up_spread_evenly_over_the_workers(served: Served) -> None:
-    """A worker that wakes takes every connection waiting on the shared socket; one holding more than its
-    share answers a new connection with `Connection: close`, and the client's next connection lands where
-    the workers stand (`api.balance`)."""
+def _burst(served: Served) -> list[http.client.HTTPConnection]:
+    """BURST keep-alive connections to the server, opened at once."""
     host, port = served.url.removeprefix("http://").split(":")
     connections = [http.client.HTTPConnection(host, int(port), timeout=30) for _ in range(BURST)]
     for connection in connections:
         connection.connect()
-    shed = 0
-    for _ in range(40):  # rounds of one request per connection, until no worker sheds one
-        holders: list[str] = []
+    return connections
+
+
+def _holders(served: Served, connections: list[http.client.HTTPConnection]) -> Counter[str]:
+    """Rounds of one request per connection (one closed after its answer, or lost, opens again) until no
+    worker tells a connection to close; how many connections each worker then holds."""
+    for _ in range(40):
+        holders: Counter[str] = Counter()
         closing = 0
-        for connection in connections:  # a connection closed after its answer opens again here
-            connection.request("GET", "/healthz")
-            response = connection.getresponse()
+        for connection in connections:
+            try:
+                connection.request("GET", "/healthz")
+                response = connection.getresponse()
+            except (ConnectionError, http.client.HTTPException):  # its worker was killed: connect again
+                connection.close()
+                connection.request("GET", "/healthz")
+                response = connection.getresponse()
             response.read()
             assert response.status == 200
-            holders.append(response.getheader(WORKER) or "")
+            holders[response.getheader(WORKER) or ""] += 1
             closing += response.will_close
-        shed += closing
         if not closing:
-            break
-    for connection in connections:
-        connection.close()
-    assert closing == 0, f"connections still shed after 40 rounds\n{served.log_tail()}"
-    assert sorted(Counter(holders).values()) == [BURST // WORKERS] * WORKERS, (Counter(holders), shed)
+            return holders
+    pytest.fail(f"connections still told to close after 40 rounds: {holders}\n{served.log_tail()}")
+
+
+def test_connections_opened_at_once_end_up_spread_evenly_over_the_workers(served: Served) -> None:
+    """A worker that wakes takes every connection waiting on the shared socket; one holding more than its
+    share answers with `Connection: close`, and the client's next connection lands where the workers stand
+    (`api.balance`). A worker started in place of a killed one gets its share back the same way."""
+    connections = _burst(served)
+    try:
+        holders = _holders(served, connections)
+        assert sorted(holders.values()) == [BURST // WORKERS] * WORKERS, holders
+
+        killed = next(iter(holders))
+        os.kill(int(killed), signal.SIGKILL)
+        survivor = set(_holders(served, connections))  # the lost connections open again on the survivor
+        assert killed not in survivor
+        deadline = time.monotonic() + REPLACED_WITHIN
+        while set(after := _holders(served, connections)) <= survivor:  # busy: none times out meanwhile
+            assert time.monotonic() < deadline, f"no connection reached the new worker: {after}"
+            time.sleep(0.5)
+        assert sorted(after.values()) == [BURST // WORKERS] * WORKERS, after
+    finally:
+        for connection in connections:
+            connection.close()
