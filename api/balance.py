@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import logging
 import math
 import mmap
 import os
@@ -23,6 +24,7 @@ from typing import ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+log = logging.getLogger("uvicorn.error")
 BOARD_ENV = "_XINGPEI_CONNECTION_BOARD"
 """Where the supervisor tells its workers the board lies (not `XINGPEI_*`: that names settings)."""
 SLOT_BYTES = 16
@@ -119,6 +121,8 @@ class BalancedProtocol(HttpToolsProtocol):
     """
 
     board: ClassVar[ConnectionBoard | None] = None
+    off: ClassVar[bool] = False
+    """Whether this worker found the board unusable."""
     closing: ClassVar[int] = 0
     """This worker's connections told to close (answered with `Connection: close`) and not yet gone."""
     _told = False
@@ -159,15 +163,23 @@ def announce() -> None:
 
 
 def _board() -> ConnectionBoard | None:
-    """This worker's board, mapped on first use; None when the supervisor made none."""
-    if BalancedProtocol.board is None and (path := os.environ.get(BOARD_ENV)):
-        BalancedProtocol.board = ConnectionBoard(Path(path))
+    """This worker's board, mapped and its slot claimed on first use; None when the supervisor made none,
+    or when it cannot be used (logged once: connections are then not spread, nothing else changes)."""
+    if BalancedProtocol.board is None and not BalancedProtocol.off and (path := os.environ.get(BOARD_ENV)):
+        try:
+            board = ConnectionBoard(Path(path))
+            board.claim()
+        except (OSError, ValueError, RuntimeError) as error:
+            log.warning("连接均衡已停用（%s）：本进程照常服务，只是不再把连接让给其他工作进程", error)
+            BalancedProtocol.off = True
+            return None
+        BalancedProtocol.board = board
     return BalancedProtocol.board
 
 
 @contextmanager
 def connection_board(workers: int) -> Iterator[Path]:
-    """A board for `workers` workers for the workers this process starts (`BOARD_ENV`); removed after."""
+    """A board for the `workers` workers this process starts (named to them in `BOARD_ENV`); removed after."""
     folder = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(tempfile.gettempdir())
     handle, name = tempfile.mkstemp(prefix="xingpei-connections-", dir=folder)
     os.close(handle)

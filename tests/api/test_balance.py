@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from api.balance import ConnectionBoard, over_share
+from api.balance import BOARD_ENV, BalancedProtocol, ConnectionBoard, announce, over_share
 
 
 @pytest.fixture
@@ -82,3 +82,18 @@ def test_a_full_board_refuses_another_worker(tmp_path: Path, live_pid: int) -> N
     ConnectionBoard(path, pid=live_pid).claim()
     with pytest.raises(RuntimeError, match="连接登记表已满"):
         ConnectionBoard(path).claim()
+
+
+def test_a_worker_that_finds_no_room_on_the_board_serves_on_without_spreading(
+    tmp_path: Path, live_pid: int, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "board"
+    ConnectionBoard.create(path, 1)
+    ConnectionBoard(path, pid=live_pid).claim()
+    monkeypatch.setenv(BOARD_ENV, str(path))
+    monkeypatch.setattr(BalancedProtocol, "board", None)
+    monkeypatch.setattr(BalancedProtocol, "off", False)
+    announce()  # at start-up, in the app's lifespan: must not stop the worker
+    assert BalancedProtocol.off
+    assert BalancedProtocol.board is None
+    assert "连接均衡已停用" in caplog.text
