@@ -4,8 +4,8 @@ The workers accept from one shared socket, and a worker that wakes takes every c
 opened at once by a client (a load test, a proxy's pool) often land 12 / 4 or 16 / 0, and each then gets
 a twelfth of one core while the other worker's get a quarter of another. So every worker keeps its count
 of open connections on a board all of them map (`ConnectionBoard`, a small file the supervisor makes),
-and a worker holding more than its share answers the next request on one of them with
-`Connection: close`: the client connects again, and the connection lands where the workers stand.
+and a busy worker holding more than its share answers the next request on one of them with
+`Connection: close`: the client connects again, and the connection lands where a worker waits.
 """
 
 from __future__ import annotations
@@ -142,13 +142,16 @@ class BalancedProtocol(HttpToolsProtocol):
             board.record(len(self.connections))
 
     def on_headers_complete(self) -> None:
-        """Answer with `Connection: close` when this worker holds more than its share of the connections
-        that stay open (those already told to close come back wherever the workers stand)."""
+        """Answer with `Connection: close` when this worker is busy (another request in flight) and holds
+        more than its share of the connections that stay open (those already told to close come back
+        wherever the workers stand). An idle worker keeps its connections: nothing queues behind them, and
+        it would be the one to take the client's next connection, as it is the one waiting to accept."""
         super().on_headers_complete()
         board = _board()
         if board is None or self.cycle is None:
             return
-        if not self._told and over_share(len(self.connections) - self.closing, *board.standing()):
+        busy = len(self.tasks) > 1
+        if busy and not self._told and over_share(len(self.connections) - self.closing, *board.standing()):
             self._told = True
             BalancedProtocol.closing += 1
         if self._told:

@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -236,56 +237,77 @@ REPLACED_WITHIN = 90.0
 """Seconds for a killed worker's replacement to start and be handed its share of the connections."""
 
 
-def _burst(served: Served) -> list[http.client.HTTPConnection]:
-    """BURST keep-alive connections to the server, opened at once."""
-    host, port = served.url.removeprefix("http://").split(":")
-    connections = [http.client.HTTPConnection(host, int(port), timeout=30) for _ in range(BURST)]
-    for connection in connections:
-        connection.connect()
-    return connections
+class _Client(threading.Thread):
+    """One keep-alive connection asking /healthz over and over, as a load test's connection does; one
+    closed after its answer (or lost with its worker) opens again."""
+
+    def __init__(self, served: Served, stop: threading.Event) -> None:
+        """A connection to the server, opened at once."""
+        super().__init__(daemon=True)
+        host, port = served.url.removeprefix("http://").split(":")
+        self.connection = http.client.HTTPConnection(host, int(port), timeout=30)
+        self.connection.connect()
+        self.stop = stop
+        self.worker = ""
+        self.closed_at = 0.0
+        """When the server last told this connection to close (monotonic)."""
+        self.error: Exception | None = None
+
+    def run(self) -> None:
+        """Ask until told to stop."""
+        try:
+            while not self.stop.is_set():
+                try:
+                    self.connection.request("GET", "/healthz")
+                    response = self.connection.getresponse()
+                except (ConnectionError, http.client.HTTPException):  # its worker was killed
+                    self.connection.close()
+                    continue
+                response.read()
+                assert response.status == 200, response.status
+                self.worker = response.getheader(WORKER) or ""
+                if response.will_close:
+                    self.closed_at = time.monotonic()
+        except Exception as error:  # reported by the test
+            self.error = error
+        finally:
+            self.connection.close()
 
 
-def _holders(served: Served, connections: list[http.client.HTTPConnection]) -> Counter[str]:
-    """Rounds of one request per connection (one closed after its answer, or lost, opens again) until no
-    worker tells a connection to close; how many connections each worker then holds."""
-    for _ in range(40):
-        holders: Counter[str] = Counter()
-        closing = 0
-        for connection in connections:
-            try:
-                connection.request("GET", "/healthz")
-                response = connection.getresponse()
-            except (ConnectionError, http.client.HTTPException):  # its worker was killed: connect again
-                connection.close()
-                connection.request("GET", "/healthz")
-                response = connection.getresponse()
-            response.read()
-            assert response.status == 200
-            holders[response.getheader(WORKER) or ""] += 1
-            closing += response.will_close
-        if not closing:
+def _settled(clients: list[_Client], within: float, quiet: float = 2.0) -> Counter[str]:
+    """How many connections each worker holds once no connection has been told to close for `quiet`
+    seconds; fail after `within` seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        time.sleep(0.25)
+        for client in clients:
+            assert client.error is None, client.error
+        holders = Counter(client.worker for client in clients)
+        last_close = max(client.closed_at for client in clients)
+        if "" not in holders and time.monotonic() - last_close > quiet:
             return holders
-    pytest.fail(f"connections still told to close after 40 rounds: {holders}\n{served.log_tail()}")
+        assert time.monotonic() < deadline, f"not settled: {holders}"
 
 
 def test_connections_opened_at_once_end_up_spread_evenly_over_the_workers(served: Served) -> None:
-    """A worker that wakes takes every connection waiting on the shared socket; one holding more than its
-    share answers with `Connection: close`, and the client's next connection lands where the workers stand
-    (`api.balance`). A worker started in place of a killed one gets its share back the same way."""
-    connections = _burst(served)
+    """A worker that wakes takes every connection waiting on the shared socket; a busy one holding more
+    than its share answers with `Connection: close`, and the client's next connection lands where a worker
+    waits (`api.balance`). A worker started in place of a killed one gets its share back the same way."""
+    stop = threading.Event()
+    clients = [_Client(served, stop) for _ in range(BURST)]
+    for client in clients:
+        client.start()
     try:
-        holders = _holders(served, connections)
+        holders = _settled(clients, within=60)
         assert sorted(holders.values()) == [BURST // WORKERS] * WORKERS, holders
 
         killed = next(iter(holders))
         os.kill(int(killed), signal.SIGKILL)
-        survivor = set(_holders(served, connections))  # the lost connections open again on the survivor
-        assert killed not in survivor
         deadline = time.monotonic() + REPLACED_WITHIN
-        while set(after := _holders(served, connections)) <= survivor:  # busy: none times out meanwhile
+        while len(after := _settled(clients, within=REPLACED_WITHIN)) < WORKERS or killed in after:
             assert time.monotonic() < deadline, f"no connection reached the new worker: {after}"
-            time.sleep(0.5)
         assert sorted(after.values()) == [BURST // WORKERS] * WORKERS, after
     finally:
-        for connection in connections:
-            connection.close()
+        stop.set()
+        for client in clients:
+            client.join(timeout=30)
