@@ -50,6 +50,7 @@ from matcher.hashing import HashingEncoder
 from matcher.recommender import Recommender
 
 SYNTHETIC_FIRMS, SYNTHETIC_BUILDINGS = 10_000, 3_000
+SYNTHETIC_SCENARIOS, SYNTHETIC_BIDDERS = 6_300, 200
 LATENT_DIM = 8
 DISTRICTS = 12
 GOAL_SECONDS = {"demo": 2.0, "synthetic": 30.0}
@@ -95,6 +96,22 @@ def synthetic_problem(like: AllocationProblem, seed: int = 7) -> AllocationProbl
         pair_firm=np.concatenate(firm_of),
         pair_building=np.concatenate(building_of),
         pair_score=np.concatenate(score),
+    )
+
+
+def synthetic_invitations(seed: int = 7) -> InvitationProblem:
+    """6,300 open scenarios, each qualifying its top 10 of 200 firms (latent scores plus popularity)."""
+    rng = np.random.default_rng(seed)
+    scenarios, firms = SYNTHETIC_SCENARIOS, SYNTHETIC_BIDDERS
+    raw = rng.standard_normal((scenarios, LATENT_DIM)) @ rng.standard_normal((LATENT_DIM, firms))
+    raw = raw / np.sqrt(LATENT_DIM) + rng.standard_normal(firms)
+    top = np.argpartition(-raw, QUALIFIED, axis=1)[:, :QUALIFIED]
+    return InvitationProblem(
+        scenario_ids=tuple(f"S{row:05d}" for row in range(scenarios)),
+        firm_ids=tuple(f"F{row:03d}" for row in range(firms)),
+        pair_scenario=np.repeat(np.arange(scenarios), QUALIFIED),
+        pair_firm=top.ravel(),
+        pair_score=1.0 / (1.0 + np.exp(-np.take_along_axis(raw, top, axis=1).ravel())),
     )
 
 
@@ -146,8 +163,8 @@ def measure(
         )
 
 
-def _invitations(problem: InvitationProblem) -> None:
-    """Time the demo's scenario invitations and print their shortfall."""
+def _invitations(case: str, problem: InvitationProblem) -> None:
+    """Time a case's scenario invitations and print their shortfall."""
     started = time.perf_counter()
     found = invite(problem)
     seconds = time.perf_counter() - started
@@ -158,7 +175,7 @@ def _invitations(problem: InvitationProblem) -> None:
         minlength=len(problem.firm_ids),
     )
     print(
-        f"invitations: {len(found)} open scenarios × their top {QUALIFIED} firms "
+        f"{case} invitations: {len(found):,} open scenarios × their top {QUALIFIED} firms "
         f"({len(problem.pair_score):,} qualified pairs): {seconds:.2f} s, {invited} invitations, "
         f"{len(short)} scenarios short (of {sum(item.shortfall for item in short)} firms), "
         f"busiest firm invited {per_firm.max()} times"
@@ -203,7 +220,9 @@ def main() -> None:
         "over: buildings it over-books"
     )
     if "demo" in cases:
-        _invitations(invitation)
+        _invitations("demo", invitation)
+    if "synthetic" in cases:
+        _invitations("synthetic", synthetic_invitations())
 
 
 if __name__ == "__main__":

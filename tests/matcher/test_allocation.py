@@ -12,7 +12,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, milp
 
+from matcher import invitations
 from matcher.allocation import (
     Allocation,
     AllocationProblem,
@@ -24,6 +27,7 @@ from matcher.allocation import (
     invite,
 )
 from matcher.packing import EXACT_PAIRS
+from matcher.pairs import incidence
 
 Pair = tuple[int, int, float]
 PERCENT = st.integers(0, 100).map(lambda score: score / 100)
@@ -427,3 +431,59 @@ def test_invitations_with_nothing_to_invite() -> None:
 def test_inconsistent_invitations_are_a_value_error(change: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match=next(iter(change))):
         dataclasses.replace(_invitations(1, 2, [(0, 1, 0.5)]), **change)
+
+
+def _random_invitations(seed: int, scenarios: int = 400, firms: int = 40) -> InvitationProblem:
+    """Every scenario qualifying its 10 best of `firms` random firms, scores to the hundredth."""
+    rng = np.random.default_rng(seed)
+    pairs = [
+        (scenario, int(firm), round(float(rng.random()), 2))
+        for scenario in range(scenarios)
+        for firm in rng.choice(firms, size=10, replace=False)
+    ]
+    return _invitations(scenarios, firms, pairs)
+
+
+def _integer_optimum(problem: InvitationProblem) -> tuple[int, float]:
+    """The most invitations, then the best total score, as HiGHS proves them on the binaries."""
+    pairs, scenarios, firms = len(problem.pair_score), len(problem.scenario_ids), len(problem.firm_ids)
+    caps = LinearConstraint(
+        sparse.vstack([incidence(problem.pair_scenario, scenarios), incidence(problem.pair_firm, firms)]),
+        ub=np.concatenate([np.full(scenarios, problem.per_scenario), np.full(firms, problem.per_firm)]),
+    )
+    most = milp(-np.ones(pairs), integrality=np.ones(pairs), bounds=Bounds(0, 1), constraints=caps)
+    count = round(-most.fun)
+    at_least = LinearConstraint(np.ones((1, pairs)), lb=count)
+    best = milp(
+        -problem.pair_score, integrality=np.ones(pairs), bounds=Bounds(0, 1), constraints=[caps, at_least]
+    )
+    return count, -best.fun
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_invitations_on_a_crowded_pool_match_the_integer_optimum(seed: int) -> None:
+    problem = _random_invitations(seed)  # 4,000 pairs, 120 places: most scenarios go short
+    invited = _check_invitations(problem, invite(problem))
+    count, total = _integer_optimum(problem)
+    assert len(invited) == count == 120
+    assert sum(score for _, _, score in invited) == pytest.approx(total, abs=1e-6)
+
+
+def test_a_fractional_linear_answer_is_solved_again_on_the_binaries(monkeypatch: pytest.MonkeyPatch) -> None:
+    solved: list[bool] = []
+
+    def halved(*args: Any, integrality: np.ndarray, **kwargs: Any) -> Any:
+        """HiGHS's answer, its values halved when it was asked for no integers."""
+        found = milp(*args, integrality=integrality, **kwargs)
+        solved.append(bool(integrality.any()))
+        if not integrality.any():
+            found.x = found.x / 2
+        return found
+
+    monkeypatch.setattr(invitations, "milp", halved)
+    problem = _random_invitations(3)
+    invited = _check_invitations(problem, invite(problem))
+    assert solved == [False, False, True, True]
+    count, total = _integer_optimum(problem)
+    assert len(invited) == count
+    assert sum(score for _, _, score in invited) == pytest.approx(total, abs=1e-6)
