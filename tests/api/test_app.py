@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,24 @@ def test_health_and_home_page(fresh_database_url: str) -> None:
     assert "当前开放的应用场景" in page.text
     assert "楼宇：" not in page.text  # anonymous visitors see no catalogue sizes
     assert "楼宇：<strong>1</strong> 条" in signed_in.text
+
+
+def test_the_loaded_catalogue_is_out_of_the_collectors_sight_while_serving(fresh_database_url: str) -> None:
+    engine = make_engine(fresh_database_url)
+    migrate(engine)
+    with make_session_factory(engine).begin() as session:
+        import_file(session, "buildings", jsonl(building()), "b.jsonl")
+    engine.dispose()
+    app = create_app(Settings(database_url=fresh_database_url), encoder=HashingEncoder())
+    with TestClient(app) as client:
+        assert client.get("/healthz").status_code == 200
+        record = app.state.xingpei.recommender.stored("buildings", "B1")
+        frozen = gc.get_freeze_count()
+        walked = any(found is record for found in gc.get_objects())  # a collection walks these
+    assert frozen > 0
+    assert not walked
+    assert gc.get_freeze_count() == 0  # shut down: back in the collector's sight
+    assert any(found is record for found in gc.get_objects())
 
 
 def test_unknown_setting_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
