@@ -20,7 +20,7 @@ from api.cli_match import match_app
 from api.cli_users import users_app
 from api.cli_weights import weights_app
 from api.config import ENV_PREFIX, Settings, get_settings
-from api.database import open_database
+from api.database import migrated
 from api.embedding import cached_encoder, uncached
 from api.services.write import Operator
 from matcher.encoder import EncoderUnavailable
@@ -268,26 +268,27 @@ def _serve(settings: Settings, host: str | None, port: int | None, workers: int 
     from api.balance import connection_board
     from api.loading import snapshot_ready
 
-    open_database(settings).dispose()
-    if snapshot_ready(settings, sessions(settings)):
-        typer.echo("启动快照与目录一致：工作进程直接从快照启动，无需预热")
-    else:
-        _warm_up_apart(settings, workers)
-    if not settings.embedding_threads:  # N processes encoding with every core each would fight for them
-        cores = os.cpu_count() or 1
-        settings = settings.model_copy(update={"embedding_threads": max(1, cores // workers)})
-    _export_settings(settings)
-    typer.echo(f"启动 {workers} 个工作进程，共用数据库 {make_url(settings.database_url).render_as_string()}")
-    with connection_board(workers):
-        uvicorn.run(
-            "api.app:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            http="api.balance:BalancedProtocol",
-            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
-        )
+    with migrated(settings):
+        if snapshot_ready(settings, sessions(settings)):
+            typer.echo("启动快照与目录一致：工作进程直接从快照启动，无需预热")
+        else:
+            _warm_up_apart(settings, workers)
+        if not settings.embedding_threads:  # N processes encoding with every core each would fight for them
+            cores = os.cpu_count() or 1
+            settings = settings.model_copy(update={"embedding_threads": max(1, cores // workers)})
+        _export_settings(settings)
+        shared = make_url(settings.database_url).render_as_string()
+        typer.echo(f"启动 {workers} 个工作进程，共用数据库 {shared}")
+        with connection_board(workers):
+            uvicorn.run(
+                "api.app:create_app",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                http="api.balance:BalancedProtocol",
+                timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+            )
 
 
 @app.command("serve")

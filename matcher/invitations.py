@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, milp
 
 from matcher.pairs import check_ids, check_pairs, incidence
 
@@ -102,6 +101,8 @@ def _b_matching(problem: InvitationProblem) -> np.ndarray:
 
 def _most_then_best(problem: InvitationProblem, *, integral: bool) -> np.ndarray:
     """[P] each pair's value in the two-stage program's solution (on binaries when `integral`)."""
+    from scipy.optimize import Bounds, LinearConstraint, milp  # 0.23 s to import: not at every start-up
+
     pairs = len(problem.pair_score)
     caps = LinearConstraint(
         sparse.vstack(

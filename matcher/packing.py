@@ -25,10 +25,13 @@ import dataclasses
 import math
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, OptimizeResult, milp
+
+if TYPE_CHECKING:  # scipy.optimize is imported where a problem is solved (see `_programme`)
+    from scipy.optimize import OptimizeResult
 
 from matcher.pairs import incidence
 
@@ -129,6 +132,8 @@ def _programme(
 
     `options`: (time limit in seconds, relative gap) for the integer phase; the LP runs to its end.
     """
+    from scipy.optimize import Bounds, LinearConstraint, milp  # 0.23 s to import: not at every start-up
+
     firm = packing.firm[pairs]
     blocks = [
         incidence(firm, len(packing.need)),

@@ -6,9 +6,6 @@ from collections.abc import Sequence
 from io import BytesIO
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Column = tuple[str, int]
 """A column's header and its width in characters."""
@@ -18,6 +15,9 @@ Sheet = tuple[str, Sequence[Column], Sequence[Sequence[Any]]]
 
 def workbook_bytes(sheets: Sequence[Sheet]) -> bytes:
     """Sheets of (title, columns, rows) as an .xlsx file: bold frozen headers, text never a formula."""
+    from openpyxl import Workbook  # 0.2 s to import: not at every start-up
+    from openpyxl.styles import Alignment, Font
+
     workbook = Workbook()
     workbook.remove(workbook.worksheets[0])
     for title, columns, rows in sheets:

@@ -12,10 +12,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy import sparse
+from scipy import optimize, sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from matcher import invitations
 from matcher.allocation import (
     Allocation,
     AllocationProblem,
@@ -480,7 +479,7 @@ def test_a_fractional_linear_answer_is_solved_again_on_the_binaries(monkeypatch:
             found.x = found.x / 2
         return found
 
-    monkeypatch.setattr(invitations, "milp", halved)
+    monkeypatch.setattr(optimize, "milp", halved)
     problem = _random_invitations(3)
     invited = _check_invitations(problem, invite(problem))
     assert solved == [False, False, True, True]
