@@ -265,9 +265,11 @@ def _serve(settings: Settings, host: str | None, port: int | None, workers: int 
         return
     # Migrate, fill the vector cache and write the snapshot once, before the workers start, so that they
     # do not race; a snapshot of the current catalogue (checked here, without loading a model) is enough.
+    from api import supervisor
     from api.balance import connection_board
     from api.loading import snapshot_ready
 
+    supervisor.install()
     with migrated(settings):
         if snapshot_ready(settings, sessions(settings)):
             typer.echo("启动快照与目录一致：工作进程直接从快照启动，无需预热")
