@@ -1,11 +1,8 @@
-"""Opening the database: migrated unless the process that started this one already did; what a worker's
-start-up leaves unimported."""
+"""Opening the database: migrated unless the process that started this one already did."""
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 from sqlalchemy import inspect
@@ -40,12 +37,3 @@ def test_processes_started_by_serve_skip_the_migration_their_supervisor_ran(tmp_
     assert MIGRATED_ENV not in os.environ
     open_database(Settings(database_url=other)).dispose()
     assert "building" in _tables(other)
-
-
-def test_a_worker_start_up_leaves_the_rarely_needed_heavy_modules_unimported() -> None:
-    probe = "import sys, api.app; print(sorted(m for m in sys.argv[1:] if m in sys.modules))"
-    heavy = ["alembic", "openpyxl", "scipy.optimize"]
-    found = subprocess.run(
-        [sys.executable, "-c", probe, *heavy], capture_output=True, text=True, check=True, timeout=120
-    )
-    assert found.stdout.strip() == "[]"
