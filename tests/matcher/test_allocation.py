@@ -433,7 +433,7 @@ def test_inconsistent_invitations_are_a_value_error(change: dict[str, Any]) -> N
 
 
 def _random_invitations(seed: int, scenarios: int = 400, firms: int = 40) -> InvitationProblem:
-    """Every scenario qualifying its 10 best of `firms` random firms, scores to the hundredth."""
+    """Every scenario qualifying 10 of `firms` firms drawn at random, scores to the hundredth."""
     rng = np.random.default_rng(seed)
     pairs = [
         (scenario, int(firm), round(float(rng.random()), 2))
