@@ -120,39 +120,67 @@ def area_need(firm: Columns) -> np.ndarray:
 
 
 def area(firm: Columns, building: Columns) -> np.ndarray:
-    """How well the offer fits the need: divisible to the need, not far larger, and not smaller than it."""
+    """How well the offer fits the need: divisible to the need, not far larger, and not smaller than it.
+
+    (0.6 · need / max(need, min unit) + 0.4 · min(1, (need / vacant) ** e)) · min(1, vacant / need), worked
+    out in two arrays (a table of a million rows pays for every temporary).
+    """
     need = area_need(firm)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # a tiny need covers any building
-        offered = np.fmax(need, building["min_unit"])
-        unit_fit = need / offered
-        size_fit = np.minimum(1.0, need**SIZE_FIT_EXPONENT * building["vacant_root"])  # (need / vacant) ** e
+        fit: np.ndarray = np.fmax(need, building["min_unit"])
+        np.divide(need, fit, out=fit)  # the unit fit
+        fit *= 0.6
+        part = np.multiply(need**SIZE_FIT_EXPONENT, building["vacant_root"])  # (need / vacant) ** e
+        np.minimum(part, 1.0, out=part)
+        part *= 0.4
+        fit += part
         # a need estimated from headcount is no hard constraint: a smaller building keeps the share it covers
-        covered = np.minimum(1.0, building["vacant"] / need)
-        fit = (0.6 * unit_fit + 0.4 * size_fit) * covered
-    return np.where(np.isnan(fit) | (need <= 0), NEUTRAL, np.clip(fit, 0.0, 1.0))
+        np.divide(building["vacant"], need, out=part)
+        np.minimum(part, 1.0, out=part)
+        fit *= part
+    unknown = np.isnan(fit) | (need <= 0)
+    np.clip(fit, 0.0, 1.0, out=fit)
+    np.copyto(fit, NEUTRAL, where=unknown)
+    return fit
 
 
 def rent(firm: Columns, building: Columns) -> np.ndarray:
     """Headroom under the firm's rent ceiling; without a ceiling, cheaper is mildly better."""
+    ceiling = firm["max_rent"]
+    without = np.isnan(ceiling) | (ceiling <= 0)
+    if without.size == 1:  # one firm: only its own case is worked out
+        return _rent_without_ceiling(building) if without.item() else _rent_under(ceiling, building)
+    return np.where(without, _rent_without_ceiling(building), _rent_under(ceiling, building))
+
+
+def _rent_under(ceiling: np.ndarray, building: Columns) -> np.ndarray:
+    """0.5 plus the headroom under the ceiling, as a share of it, clipped to 0..1."""
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # a tiny ceiling: no headroom
-        headroom = (firm["max_rent"] - building["rent"]) / firm["max_rent"]
-        with_ceiling = np.clip(0.5 + headroom, 0.0, 1.0)
-    without_ceiling = np.clip(1.0 - building["rent"] / 200.0, 0.0, 1.0)
-    return np.where(np.isnan(firm["max_rent"]) | (firm["max_rent"] <= 0), without_ceiling, with_ceiling)
+        headroom: np.ndarray = np.subtract(ceiling, building["rent"])
+        headroom /= ceiling
+        headroom += 0.5
+    np.clip(headroom, 0.0, 1.0, out=headroom)
+    return headroom
+
+
+def _rent_without_ceiling(building: Columns) -> np.ndarray:
+    """Cheaper is mildly better: 1 − rent / 200, clipped to 0..1."""
+    share: np.ndarray = np.divide(building["rent"], 200.0)
+    np.subtract(1.0, share, out=share)
+    np.clip(share, 0.0, 1.0, out=share)
+    return share
 
 
 def fit_out(firm: Columns, building: Columns) -> np.ndarray:
     """Move-in-ready best, then basic, then shell (a firm needing move-in-ready only sees ready ones)."""
-    return np.broadcast_to(
-        building["fit_level"], np.broadcast_shapes(firm["needs_ready"].shape, building["fit_level"].shape)
-    ).astype(float)
+    shape = np.broadcast_shapes(firm["needs_ready"].shape, building["fit_level"].shape)
+    return np.asarray(np.broadcast_to(building["fit_level"], shape), dtype=np.float64)
 
 
 def amenities(firm: Columns, building: Columns) -> np.ndarray:
     """Share of the usual amenities a building offers."""
-    return np.broadcast_to(
-        building["amenities"], np.broadcast_shapes(firm["needs_ready"].shape, building["amenities"].shape)
-    ).astype(float)
+    shape = np.broadcast_shapes(firm["needs_ready"].shape, building["amenities"].shape)
+    return np.asarray(np.broadcast_to(building["amenities"], shape), dtype=np.float64)
 
 
 def cluster(

@@ -174,10 +174,11 @@ def rank(snapshot: Snapshot, query: Query, request: Request) -> MatchResult:
     else:
         assert dense_work is not None
         every_row = _pair_factors(snapshot, query, table, request)
-        rows = _completed(table, dense_work.result(), query.vector, lexical, ok, every_row, request)
+        rows, dense, calibration = _completed(
+            table, dense_work.result(), query.vector, lexical, ok, every_row, request
+        )
         scored, ok = table.subset(rows), ok[rows]
         calibrated_lexical = factors.rescale(lexical[rows], *_calibration(lexical, table))
-        dense, calibration = _candidate_dense(table, query.vector, rows)
         calibrated_dense = factors.rescale(dense, *calibration)
         others = {name: _at(column, rows) for name, column in every_row.items()}
     semantic = factors.semantic(calibrated_dense, calibrated_lexical, request.weights.lexical_blend)
@@ -283,8 +284,9 @@ def _completed(
     ok: np.ndarray,
     others: Mapping[str, np.ndarray],
     request: Request,
-) -> np.ndarray:
-    """The rows [m] (sorted) an indexed table scores, given the rows its index `proposed` (best first): the
+) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
+    """The rows [m] (sorted) an indexed table scores, given the rows its index `proposed` (best first), with
+    their dense similarities [m] and the calibration `_candidate_dense` gives them. The rows are the
     candidates of both channels (`_candidates`) and
     every other eligible row that could be picked. That is, one whose score, were its dense similarity the
     best the index passed over, reaches `spread.floor` of the rows scored; the most promising are scored
@@ -317,12 +319,14 @@ def _completed(
         first = _largest(bounds[waiting], batch_size)
         batch_size *= 2
         batch, waiting = waiting[first], np.delete(waiting, first)
-        rows = np.concatenate([rows, batch])
-        scores = np.concatenate([scores, exact(batch, _dense_at(table, vector, batch))])
+        batch_dense = _dense_at(table, vector, batch)
+        rows, dense = np.concatenate([rows, batch]), np.concatenate([dense, batch_dense])
+        scores = np.concatenate([scores, exact(batch, batch_dense)])
         floor = spread.floor(scores, ok[rows], districts[rows], strength, request.k)
         waiting = waiting[bounds[waiting] >= floor]
-    completed: np.ndarray = np.sort(rows)
-    return completed
+    order = np.argsort(rows)
+    low, high = calibration  # the best of the rows scored, as `_candidate_dense` of them all would take it
+    return rows[order], dense[order], (low, max(high, float(dense.max(initial=-1.0))))
 
 
 def _largest(values: np.ndarray, n: int) -> np.ndarray:

@@ -89,7 +89,14 @@ class MatchScorer:
     def score(self, factors: Mapping[str, np.ndarray]) -> np.ndarray:
         """The score [n] alone, the same numbers `combine` gives, without keeping the contributions."""
         shares = self._shares(tuple(factors))
-        return _total(np.asarray(values, dtype=np.float64) * shares[name] for name, values in factors.items())
+        total: np.ndarray | None = None
+        for name, values in factors.items():  # one scratch array for the products: tables can be large
+            if total is None:
+                total = np.multiply(values, shares[name], dtype=np.float64)
+                part = np.empty_like(total)
+            else:
+                total += np.multiply(values, shares[name], out=part, dtype=np.float64)
+        return np.zeros(0) if total is None else total
 
 
 # scikit-learn reads an estimator's parameters from the signature of its `__init__`.

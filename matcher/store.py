@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TypeVar, overload
 
 import numpy as np
 from scipy import sparse
@@ -20,6 +21,32 @@ DEAD_SHARE = 8
 DEAD_MIN = 256
 CALIBRATION_SAMPLE = 4096
 """Rows whose similarities give a query's 10th percentile (the calibration's low end) in larger tables."""
+T = TypeVar("T")
+
+
+class Picked(Sequence[T]):
+    """Some items of a sequence, each looked up when read (a subset of a large table reads only a few)."""
+
+    def __init__(self, items: Sequence[T], positions: np.ndarray) -> None:
+        """Item i is items[positions[i]]."""
+        self.items = items
+        self.positions = positions
+
+    def __len__(self) -> int:
+        """How many items are picked."""
+        return len(self.positions)
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Picked[T]: ...
+
+    def __getitem__(self, index: int | slice) -> T | Picked[T]:
+        """One picked item, or some of them."""
+        if isinstance(index, slice):
+            return Picked(self.items, self.positions[index])
+        return self.items[int(self.positions[index])]
 
 
 @dataclass(frozen=True, eq=False)
@@ -31,9 +58,9 @@ class ItemTable:
     """
 
     kind: RecordKind
-    rows: list[CatalogueRecord]
+    rows: Sequence[CatalogueRecord]
     """Row → record; shared with the writer, which only appends beyond `size`."""
-    terms: list[bytes]
+    terms: Sequence[bytes]
     """Row → the industry lexicon's terms in its text (`industry.lexicon_scan`); shared like `rows`."""
     row_of: dict[str, int]
     """Id → live row; shared with the writer, so `row` checks what it finds."""
@@ -63,7 +90,8 @@ class ItemTable:
     def by_id(self) -> np.ndarray:
         """The live rows in id order: [live] int64."""
         live = np.flatnonzero(self.alive)
-        return live[sorted(range(len(live)), key=lambda i: self.rows[live[i]].id)]
+        ids = [self.rows[row].id for row in live.tolist()]
+        return live[sorted(range(len(live)), key=ids.__getitem__)]
 
     @cached_property
     def calibration_rows(self) -> np.ndarray:
@@ -99,11 +127,11 @@ class ItemTable:
 
     def subset(self, rows: np.ndarray) -> ItemTable:
         """Some rows [m] of the table as a table of their own (row i is rows[i]; no vectors, TF-IDF rows or
-        ids: what ranking candidates reads)."""
+        ids: what ranking candidates reads; records and terms are looked up when read)."""
         return ItemTable(
             self.kind,
-            [self.rows[row] for row in rows.tolist()],
-            [self.terms[row] for row in rows.tolist()],
+            Picked(self.rows, rows),
+            Picked(self.terms, rows),
             {},
             self.alive[rows],
             int(np.count_nonzero(self.alive[rows])),

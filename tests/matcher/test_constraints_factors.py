@@ -242,3 +242,19 @@ def test_the_scenario_constraints_keep_exactly_what_takes_applications() -> None
     kept = eligible(scenario_violations(rows, TODAY)).tolist()
     assert kept == [takes_applications(status, deadline, day) for status, deadline in cases]
     assert sum(kept) == 3
+
+
+def test_firms_scored_together_against_one_building_score_as_each_alone() -> None:
+    """The one-firm shortcuts (a ceiling or none; the need) agree with the many-firm arrays, bit for bit."""
+    variants: list[dict[str, object]] = [
+        {"max_rent_yuan_m2_month": 90, "required_area_m2": 800},
+        {"max_rent_yuan_m2_month": None, "required_area_m2": None, "headcount": 30},
+        {"max_rent_yuan_m2_month": 0.0, "required_area_m2": None, "headcount": None},
+        {"max_rent_yuan_m2_month": 1e-310, "required_area_m2": 5000},
+    ]
+    records = [EnterpriseRecord.model_validate(enterprise(**v)) for v in variants]
+    together = columns_of("enterprises", records)
+    rows = building_cols({"rent_yuan_m2_month": 80, "vacant_area_m2": 900, "min_unit_m2": 300})
+    for factor in (factors.rent, factors.area, factors.fit_out, factors.amenities):
+        alone = [factor(columns_of("enterprises", [record]), rows)[0] for record in records]
+        assert factor(together, rows).tolist() == alone, factor.__name__

@@ -84,3 +84,15 @@ def test_a_heavier_weight_moves_the_ranking() -> None:
     industry_first, _ = MatchScorer.from_weights(Weights(rent=0.1, industry=1.0)).combine(factors)
     assert rent_first[0] > rent_first[1]
     assert industry_first[1] > industry_first[0]
+
+
+def test_score_gives_the_numbers_combine_adds_up_bit_for_bit() -> None:
+    """Ranking orders by `score` and explains by `combine`: mixed dtypes and single values included."""
+    scorer = MatchScorer.from_weights(Weights(area=0.2, rent=0.0))
+    rng = np.random.default_rng(5)
+    factors = {
+        name: rng.random(1) if i % 4 == 3 else rng.random(300).astype(np.float32 if i % 2 else np.float64)
+        for i, name in enumerate(BUILDING_FACTORS)
+    }
+    combined, _ = scorer.combine(factors)
+    assert scorer.score(factors).tolist() == combined.tolist()
