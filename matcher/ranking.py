@@ -105,6 +105,8 @@ class Request:
     weights: Weights
     districts: Sequence[str]
     today: date
+    reasons: bool = True
+    """Whether results carry their reasons (a caller after the scores alone saves their writing)."""
 
 
 DENSE_SCANS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dense-scan")
@@ -438,7 +440,7 @@ class _Explainer:
                 {name: column[place - 1] for name, column in given.items()},
                 {name: column[place - 1] for name, column in factor_values.items()},
                 self._shared(item, item_terms, industries[place - 1], column)
-                if is_shared
+                if is_shared and self.request.reasons
                 else explain.SharedIndustry(),
                 similarity,
                 ranked[place - 1],
@@ -487,19 +489,11 @@ class _Explainer:
         dense: float,
         ranked: list[str],
     ) -> Match:
-        """One result with its reasons (`ranked`: the reason makers by the result's contributions)."""
-        direction = self.request.direction
-        firm, offer = direction.sides(self.query.record, item)
-        peers = 0
-        if shared.code and isinstance(offer, BuildingRecord):
-            district = DISTRICT_ROW[offer.district]
-            peers = int(self.snapshot.district_peers[district, INDUSTRY_CODES.index(shared.code)])
-        assert isinstance(firm, EnterpriseRecord)
-        assert isinstance(offer, BuildingRecord | ScenarioRecord)
-        facts = explain.PairFacts(
-            firm, offer, values, contributions, shared, dense, peers, self.request.today
+        """One result with its reasons (`ranked`: the reason makers by the result's contributions), unless
+        the request asks for none."""
+        reasons = (
+            self._reasons(item, contributions, values, shared, dense, ranked) if self.request.reasons else []
         )
-        reasons = explain.reasons(facts, ranked, self.makers, self.fallbacks)
         assert isinstance(item, BuildingRecord | EnterpriseRecord | ScenarioRecord)
         name = item.title if isinstance(item, ScenarioRecord) else item.name
         item_district = None if isinstance(item, EnterpriseRecord) else item.district
@@ -513,6 +507,29 @@ class _Explainer:
             str(item_district) if item_district else None,
             item,
         )
+
+    def _reasons(
+        self,
+        item: CatalogueRecord,
+        contributions: dict[str, float],
+        values: dict[str, float],
+        shared: explain.SharedIndustry,
+        dense: float,
+        ranked: list[str],
+    ) -> list[str]:
+        """The reasons of one result, in Chinese."""
+        direction = self.request.direction
+        firm, offer = direction.sides(self.query.record, item)
+        peers = 0
+        if shared.code and isinstance(offer, BuildingRecord):
+            district = DISTRICT_ROW[offer.district]
+            peers = int(self.snapshot.district_peers[district, INDUSTRY_CODES.index(shared.code)])
+        assert isinstance(firm, EnterpriseRecord)
+        assert isinstance(offer, BuildingRecord | ScenarioRecord)
+        facts = explain.PairFacts(
+            firm, offer, values, contributions, shared, dense, peers, self.request.today
+        )
+        return explain.reasons(facts, ranked, self.makers, self.fallbacks)
 
 
 @dataclass(frozen=True)

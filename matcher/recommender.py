@@ -451,11 +451,13 @@ class Recommender:
         weights: Weights | None = None,
         districts: Sequence[str] = (),
         scan_all: bool = False,
+        reasons: bool = True,
     ) -> MatchResult:
         """The best `k` records of `direction.result` for a record (stored or ad hoc) of `direction.query`.
 
         `districts` keeps only results in those districts (directions whose results have one); `scan_all`
-        scores every row even of a table with a dense index (what the index is checked against).
+        scores every row even of a table with a dense index (what the index is checked against);
+        without `reasons` the results carry none (for callers after the scores alone).
         """
         snapshot = dataclasses.replace(self._snapshot, indexes={}) if scan_all else self._snapshot
         query = self._query(snapshot, direction.query, record)
@@ -469,5 +471,5 @@ class Recommender:
                 note = f"{direction.refusal}：{'；'.join(broken)}"
                 return MatchResult([], k, 0, note=note, industries=query.guesses())
             violations = {}
-        request = Request(direction, violations, k, weights or self.weights, districts, today)
+        request = Request(direction, violations, k, weights or self.weights, districts, today, reasons)
         return rank(snapshot, query, request)

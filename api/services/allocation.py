@@ -203,7 +203,9 @@ def pool_problem(
     only = [district.value] if district else []
     for row, firm in enumerate(pool):
         need = firm_need_m2(firm)
-        found = recommender.match(for_firm("buildings"), firm, CANDIDATES, weights=scored, districts=only)
+        found = recommender.match(
+            for_firm("buildings"), firm, CANDIDATES, weights=scored, districts=only, reasons=False
+        )
         for match in found.results:
             building = match.record
             if isinstance(building, BuildingRecord) and need <= building.vacant_area_m2:
@@ -265,7 +267,9 @@ def invitation_problem(
     scenario_ids = tuple(scenario.id for scenario in scenarios)
     pairs: list[tuple[int, str, float]] = []
     for row, scenario in enumerate(scenarios):
-        found = recommender.match(DIRECTIONS["scenario_firms"], scenario, QUALIFIED, weights=weights)
+        found = recommender.match(
+            DIRECTIONS["scenario_firms"], scenario, QUALIFIED, weights=weights, reasons=False
+        )
         pairs += [(row, match.id, match.score) for match in found.results]
     firm_ids = tuple(sorted({firm_id for _, firm_id, _ in pairs}))
     column = {firm_id: at for at, firm_id in enumerate(firm_ids)}

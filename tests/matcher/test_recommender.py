@@ -178,6 +178,22 @@ def test_reverse_directions(recommender: Recommender, catalogue: dict) -> None: 
     assert "不可推荐" in refused.note
 
 
+def test_results_without_reasons_are_the_same_results(recommender: Recommender, catalogue: dict) -> None:  # type: ignore[type-arg]
+    """What allocation asks for (scores alone): the same items, scores and components, no reasons."""
+    for direction, record in [
+        (FIRM_BUILDINGS, catalogue["enterprises"][3]),
+        (FIRM_SCENARIOS, catalogue["enterprises"][4]),
+        (BUILDING_FIRMS, catalogue["buildings"][2]),
+    ]:
+        full = recommender.match(direction, record, k=10)
+        bare = recommender.match(direction, record, k=10, reasons=False)
+        assert all(match.reasons for match in full.results)
+        assert [m.reasons for m in bare.results] == [[]] * len(full.results)
+        assert [(m.id, m.score, m.components) for m in bare.results] == [
+            (m.id, m.score, m.components) for m in full.results
+        ]
+
+
 def test_a_pair_scores_the_same_in_both_directions(recommender: Recommender, catalogue: dict) -> None:  # type: ignore[type-arg]
     firm = catalogue["enterprises"][5]
     forward = recommender.match(FIRM_BUILDINGS, firm, k=1, weights=Weights(spread=0.0)).results[0]
