@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import repeat
+from typing import TypeVar
 
 import numpy as np
 from scipy import sparse
@@ -33,6 +34,9 @@ TF_CHUNK = 20_000
 """Texts counted at a time when many are added at once."""
 QUERY_CACHE = 4_096
 """Texts whose queries one lexicon keeps (it is replaced by the next write that moves a frequency)."""
+K = TypeVar("K", str, bytes)
+PACKED_TERM = np.dtype([("term", "<u4"), ("tf", "<f4")])
+"""One term of a stored text as `pack_rows` keeps it: its id and its sublinear tf."""
 
 
 _WHITE_SPACES = re.compile(r"\s\s+")
@@ -124,30 +128,48 @@ class Lexicon:
         return LexicalQuery(query.terms[kept], query.weights[kept])
 
     @cached_property
-    def _queries(self) -> dict[str, LexicalQuery]:
-        """The queries of the texts asked for last (stored records are queried again and again)."""
+    def _queries(self) -> dict[str | bytes, LexicalQuery]:
+        """The queries of the texts (or packed terms) asked for last (stored records are asked again and
+        again)."""
         return {}
 
     def query(self, text: str) -> LexicalQuery:
         """A text's weights over the terms that some stored text holds (the last QUERY_CACHE texts' kept)."""
-        known = self._queries.get(text)
+        return self._kept(text, self._weighed)
+
+    def stored_query(self, packed: bytes) -> LexicalQuery:
+        """A stored text's query from its terms as `pack_rows` kept them: the same as `query` of its text,
+        without cutting and counting the text again (kept like `query`'s)."""
+        return self._kept(packed, self._unpacked)
+
+    def _kept(self, key: K, weighed: Callable[[K], LexicalQuery]) -> LexicalQuery:
+        """The query kept for a text (or its packed terms), else weighed now and kept."""
+        known = self._queries.get(key)
         if known is None:
             if len(self._queries) >= QUERY_CACHE:
                 self._queries.clear()
-            known = self._queries[text] = self._weighed(text)
+            known = self._queries[key] = weighed(key)
         return known
+
+    def _unpacked(self, packed: bytes) -> LexicalQuery:
+        """The query of a stored text's packed terms."""
+        rows = np.frombuffer(packed, dtype=PACKED_TERM)
+        return self._weights(rows["term"].astype(np.int64), rows["tf"])
 
     def _weighed(self, text: str) -> LexicalQuery:
         """A text's weights over the terms that some stored text holds, in the order the text first shows
         them (so a row's sum runs in the same order on every load, whatever ids the terms got)."""
         counts = Counter(ngrams(text))
-        known = len(self.df)
-        found = np.fromiter(map(self.ids.get, counts, repeat(known)), dtype=np.int64, count=len(counts))
-        tally = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
-        held = found < known
+        count = len(counts)
+        found = np.fromiter(map(self.ids.get, counts, repeat(len(self.df))), dtype=np.int64, count=count)
+        return self._weights(found, sublinear(np.fromiter(counts.values(), dtype=np.int64, count=count)))
+
+    def _weights(self, found: np.ndarray, tf: np.ndarray) -> LexicalQuery:
+        """The query over the terms `found` [q] (ids; len(df) for an unknown one) with their tf [q] float32:
+        tf · idf² / norm over those some stored text holds."""
+        held = found < len(self.df)
         held[held] = self.df[found[held]] > 0
-        terms = found[held]
-        tf = sublinear(tally[held])
+        terms, tf = found[held], tf[held]
         squared = tf_squared(tf)
         u, u2 = self.u[terms], self.u2[terms]
         norm = self.norms(np.array([squared.sum()]), np.array([squared @ u]), np.array([squared @ u2]))[0]
@@ -156,6 +178,13 @@ class Lexicon:
         terms.setflags(write=False)
         weights.setflags(write=False)
         return LexicalQuery(terms, weights)
+
+
+def pack_rows(tf: sparse.csr_matrix) -> list[bytes]:
+    """Each row's terms (in the order its text first shows them) with their tf, packed for `stored_query`."""
+    packed = np.empty(tf.nnz, dtype=PACKED_TERM)
+    packed["term"], packed["tf"] = tf.indices, tf.data
+    return [packed[start:end].tobytes() for start, end in zip(tf.indptr[:-1], tf.indptr[1:], strict=True)]
 
 
 class Vocabulary:

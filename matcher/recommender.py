@@ -392,9 +392,10 @@ class Recommender:
         """A stored record's row, or an ad-hoc profile encoded on the spot."""
         table = snapshot.tables[kind]
         text = record_text(record)
-        lexical = snapshot.lexicon.query(text)
         row = table.row(record)
         if row is not None:
+            lexicon = snapshot.lexicon
+            lexical = lexicon.stored_query(table.queries[row]) if table.queries else lexicon.query(text)
             columns = {name: values[row : row + 1] for name, values in table.columns.items()}
             if kind == "enterprises":  # a placed firm is only kept out of others' results, never refused
                 columns["placed"] = np.zeros(1, dtype=bool)
@@ -404,6 +405,7 @@ class Recommender:
             )
         vector = encode_query(self.encoder, text)
         industries, terms = self._industries(kind, [record], [text], vector[np.newaxis, :])
+        lexical = snapshot.lexicon.query(text)
         return Query(
             record, columns_of(kind, [record]), vector, lexical, industries, stored_evidence(terms[0])
         )

@@ -16,6 +16,7 @@ from matcher import store
 from matcher.directions import DIRECTIONS, for_firm
 from matcher.hashing import HashingEncoder
 from matcher.recommender import KINDS, Recommender
+from matcher.text import record_text
 from matcher.weights import Weights
 from models.records import BuildingRecord, CatalogueRecord, EnterpriseRecord, RecordKind, ScenarioRecord
 from tests.files import enterprise
@@ -168,3 +169,28 @@ def test_removing_everything_leaves_empty_answers(kind: RecordKind) -> None:
     firm = EnterpriseRecord.model_validate(enterprise(id="phone"))
     if kind != "enterprises":
         assert recommender.match(for_firm(kind), firm, 5).results == []
+
+
+@settings(max_examples=25, deadline=None)
+@given(writes)
+def test_a_stored_firm_keeps_its_texts_query_through_any_writes(sequence: list[Write]) -> None:
+    """Firms keep their text's terms (`ItemTable.queries`): the query made of them equals the query of the
+    text, bit for bit, whatever writes, segment merges and compactions came between."""
+    with (
+        patch.object(store, "RECENT_ROWS", 5),
+        patch.object(store, "DEAD_MIN", 2),
+        patch.object(store, "DEAD_SHARE", 4),
+    ):
+        catalogue: dict[RecordKind, list[CatalogueRecord]] = {kind: list(START[kind]) for kind in KINDS}
+        recommender = Recommender(HashingEncoder(), today=TODAY).load(catalogue)
+        state = {kind: {record.id: record for record in records} for kind, records in catalogue.items()}
+        for write in sequence:
+            _apply(recommender, state, write)
+    snapshot = recommender._snapshot
+    firms = snapshot.tables["enterprises"]
+    assert len(firms.queries) == firms.size
+    assert not snapshot.tables["buildings"].queries
+    for row in np.flatnonzero(firms.alive).tolist():
+        kept = snapshot.lexicon.stored_query(firms.queries[row])
+        cut = snapshot.lexicon.query(record_text(firms.rows[row]))
+        assert (kept.terms.tobytes(), kept.weights.tobytes()) == (cut.terms.tobytes(), cut.weights.tobytes())
