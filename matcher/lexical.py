@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import repeat
-from typing import TypeVar
 
 import numpy as np
 from scipy import sparse
@@ -34,9 +33,6 @@ TF_CHUNK = 20_000
 """Texts counted at a time when many are added at once."""
 QUERY_CACHE = 4_096
 """Texts whose queries one lexicon keeps (it is replaced by the next write that moves a frequency)."""
-K = TypeVar("K", str, bytes)
-PACKED_TERM = np.dtype([("term", "<u4"), ("tf", "<f4")])
-"""One term of a stored text as `pack_rows` keeps it: its id and its sublinear tf."""
 
 
 _WHITE_SPACES = re.compile(r"\s\s+")
@@ -128,33 +124,25 @@ class Lexicon:
         return LexicalQuery(query.terms[kept], query.weights[kept])
 
     @cached_property
-    def _queries(self) -> dict[str | bytes, LexicalQuery]:
-        """The queries of the texts (or packed terms) asked for last (stored records are asked again and
-        again)."""
+    def _queries(self) -> dict[str, LexicalQuery]:
+        """The queries of the texts asked for last (stored records are queried again and again)."""
         return {}
 
-    def query(self, text: str) -> LexicalQuery:
-        """A text's weights over the terms that some stored text holds (the last QUERY_CACHE texts' kept)."""
-        return self._kept(text, self._weighed)
+    def query(self, text: str, kept: tuple[np.ndarray, np.ndarray] | None = None) -> LexicalQuery:
+        """A text's weights over the terms that some stored text holds (the last QUERY_CACHE texts' kept).
 
-    def stored_query(self, packed: bytes) -> LexicalQuery:
-        """A stored text's query from its terms as `pack_rows` kept them: the same as `query` of its text,
-        without cutting and counting the text again (kept like `query`'s)."""
-        return self._kept(packed, self._unpacked)
-
-    def _kept(self, key: K, weighed: Callable[[K], LexicalQuery]) -> LexicalQuery:
-        """The query kept for a text (or its packed terms), else weighed now and kept."""
-        known = self._queries.get(key)
+        `kept`: the text's term ids [q] and their tf [q], as a table keeps them for a stored text
+        (`KeptTerms`), which spares cutting and counting the text again (the same query, bit for bit).
+        """
+        known = self._queries.get(text)
         if known is None:
             if len(self._queries) >= QUERY_CACHE:
                 self._queries.clear()
-            known = self._queries[key] = weighed(key)
+            weighed = (
+                self._weighed(text) if kept is None else self._weights(kept[0].astype(np.int64), kept[1])
+            )
+            known = self._queries[text] = weighed
         return known
-
-    def _unpacked(self, packed: bytes) -> LexicalQuery:
-        """The query of a stored text's packed terms."""
-        rows = np.frombuffer(packed, dtype=PACKED_TERM)
-        return self._weights(rows["term"].astype(np.int64), rows["tf"])
 
     def _weighed(self, text: str) -> LexicalQuery:
         """A text's weights over the terms that some stored text holds, in the order the text first shows
@@ -180,11 +168,22 @@ class Lexicon:
         return LexicalQuery(terms, weights)
 
 
-def pack_rows(tf: sparse.csr_matrix) -> list[bytes]:
-    """Each row's terms (in the order its text first shows them) with their tf, packed for `stored_query`."""
-    packed = np.empty(tf.nnz, dtype=PACKED_TERM)
-    packed["term"], packed["tf"] = tf.indices, tf.data
-    return [packed[start:end].tobytes() for start, end in zip(tf.indptr[:-1], tf.indptr[1:], strict=True)]
+@dataclass(frozen=True, eq=False)
+class KeptTerms:
+    """Each row's text terms (ids in the order the text first shows them, and their tf), row after row."""
+
+    ids: np.ndarray
+    """[≥ used] uint32."""
+    tf: np.ndarray
+    """[≥ used] float32."""
+    ends: np.ndarray
+    """[rows] int64: where each row's terms end (and the next row's start)."""
+
+    def of(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        """One row's term ids [q] and tf [q] (views)."""
+        start = int(self.ends[row - 1]) if row else 0
+        end = int(self.ends[row])
+        return self.ids[start:end], self.tf[start:end]
 
 
 class Vocabulary:

@@ -394,8 +394,8 @@ class Recommender:
         text = record_text(record)
         row = table.row(record)
         if row is not None:
-            lexicon = snapshot.lexicon
-            lexical = lexicon.stored_query(table.queries[row]) if table.queries else lexicon.query(text)
+            kept = table.queries.of(row) if table.queries is not None else None
+            lexical = snapshot.lexicon.query(text, kept)
             columns = {name: values[row : row + 1] for name, values in table.columns.items()}
             if kind == "enterprises":  # a placed firm is only kept out of others' results, never refused
                 columns["placed"] = np.zeros(1, dtype=bool)

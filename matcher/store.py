@@ -10,7 +10,7 @@ from typing import TypeVar, overload
 import numpy as np
 from scipy import sparse
 
-from matcher.lexical import LexicalRows, Lexicon, pack_rows
+from matcher.lexical import KeptTerms, LexicalRows, Lexicon
 from matcher.tables import columns_of
 from models.records import CatalogueRecord, RecordKind
 
@@ -23,8 +23,8 @@ CALIBRATION_SAMPLE = 4096
 """Rows whose similarities give a query's 10th percentile (the calibration's low end) in larger tables."""
 KEPT_QUERIES: frozenset[RecordKind] = frozenset({"enterprises"})
 """Kinds whose rows keep their text's terms for their own TF-IDF query (`ItemTable.queries`): firms ask
-for buildings and scenarios, and cutting a text again cost a fifth of a firm's first match (about 2 KB a
-firm, 8 bytes a term)."""
+for buildings and scenarios, and cutting a text again cost a fifth of a firm's first match (8 bytes a
+term, about 1.8 KB a firm, in arrays the workers share from the start-up snapshot)."""
 T = TypeVar("T")
 
 
@@ -80,8 +80,8 @@ class ItemTable:
     columns: dict[str, np.ndarray]
     """Attribute columns, each [size] (or [size, 12])."""
     lexical: LexicalRows
-    queries: Sequence[bytes]
-    """Row → its text's terms packed for `Lexicon.stored_query` (kinds in KEPT_QUERIES; else empty)."""
+    queries: KeptTerms | None
+    """Each row's text terms for its own TF-IDF query (`Lexicon.query`; kinds in KEPT_QUERIES, else None)."""
 
     @property
     def size(self) -> int:
@@ -146,7 +146,7 @@ class ItemTable:
             self.industry_best[rows],
             {name: values[rows] for name, values in self.columns.items()},
             LexicalRows.empty(),
-            (),
+            None,
         )
 
     def dense(self, vector: np.ndarray) -> np.ndarray:
@@ -204,7 +204,10 @@ class TableStore:
         self.industry_best = np.zeros(0, dtype=np.float32)
         self.columns = columns_of(kind, [])
         self.lexical = LexicalRows.empty()
-        self.queries: list[bytes] = []
+        self.kept_ids = np.zeros(0, dtype=np.uint32)
+        self.kept_tf = np.zeros(0, dtype=np.float32)
+        self.kept_ends = np.zeros(0, dtype=np.int64)
+        """Each row's text terms (kinds in KEPT_QUERIES), row after row (see `KeptTerms`), with spare room."""
 
     @property
     def size(self) -> int:
@@ -235,10 +238,30 @@ class TableStore:
         self.rows.extend(new.records)
         self.terms.extend(new.terms)
         if self.kind in KEPT_QUERIES:
-            self.queries.extend(pack_rows(new.tf))
+            self._keep_terms(start, new.tf)
         self.row_of.update({record.id: row for row, record in enumerate(new.records, start=start)})
         self.alive = np.concatenate([self.alive, np.ones(count, dtype=bool)])
         self.lexical = self.lexical.appended(new.tf, lexicon, RECENT_ROWS)
+
+    def _keep_terms(self, start: int, tf: sparse.csr_matrix) -> None:
+        """Keep the text terms of the rows appended from `start` on (their tf rows [m, V], in text order)."""
+        used = int(self.kept_ends[start - 1]) if start else 0
+        end, rows = used + tf.nnz, tf.shape[0]
+        self.kept_ids = _room(self.kept_ids, used, end)
+        self.kept_ids[used:end] = tf.indices
+        self.kept_tf = _room(self.kept_tf, used, end)
+        self.kept_tf[used:end] = tf.data
+        self.kept_ends = _room(self.kept_ends, start, start + rows)
+        self.kept_ends[start : start + rows] = used + tf.indptr[1:]
+
+    def _compact_kept_terms(self, keep: np.ndarray) -> None:
+        """Keep the text terms of the rows `keep` [m] only."""
+        ends = self.kept_ends[: self.size]
+        starts = np.concatenate([np.zeros(1, dtype=np.int64), ends[:-1]])[keep]
+        lengths = ends[keep] - starts
+        positions = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
+        self.kept_ids, self.kept_tf = self.kept_ids[positions], self.kept_tf[positions]
+        self.kept_ends = np.cumsum(lengths)
 
     def shift(self, old: Lexicon, new: Lexicon, terms: np.ndarray) -> None:
         """Bring the TF-IDF norms up to a change of document frequencies (of `terms`) and of N."""
@@ -250,13 +273,14 @@ class TableStore:
         if dead <= max(DEAD_MIN, self.size // DEAD_SHARE):
             return
         keep = np.flatnonzero(self.alive)
+        if self.kind in KEPT_QUERIES:
+            self._compact_kept_terms(keep)
         self.vectors = self.vectors[keep]
         self.industry_columns = self.industry_columns[:, keep]
         self.industry_best = self.industry_best[keep]
         self.columns = {name: values[keep] for name, values in self.columns.items()}
         self.rows = [self.rows[row] for row in keep]
         self.terms = [self.terms[row] for row in keep]
-        self.queries = [self.queries[row] for row in keep] if self.queries else []
         self.row_of = {record.id: row for row, record in enumerate(self.rows)}
         self.lexical = self.lexical.compacted(self.alive)
         self.alive = np.ones(len(keep), dtype=bool)
@@ -276,5 +300,7 @@ class TableStore:
             self.industry_best[:size],
             {name: values[:size] for name, values in self.columns.items()},
             self.lexical,
-            self.queries,
+            KeptTerms(self.kept_ids, self.kept_tf, self.kept_ends[:size])
+            if self.kind in KEPT_QUERIES
+            else None,
         )

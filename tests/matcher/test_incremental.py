@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import date
 from unittest.mock import patch
@@ -188,9 +189,18 @@ def test_a_stored_firm_keeps_its_texts_query_through_any_writes(sequence: list[W
             _apply(recommender, state, write)
     snapshot = recommender._snapshot
     firms = snapshot.tables["enterprises"]
-    assert len(firms.queries) == firms.size
-    assert not snapshot.tables["buildings"].queries
-    for row in np.flatnonzero(firms.alive).tolist():
-        kept = snapshot.lexicon.stored_query(firms.queries[row])
-        cut = snapshot.lexicon.query(record_text(firms.rows[row]))
-        assert (kept.terms.tobytes(), kept.weights.tobytes()) == (cut.terms.tobytes(), cut.weights.tobytes())
+    assert firms.queries is not None
+    assert len(firms.queries.ends) == firms.size
+    assert snapshot.tables["buildings"].queries is None
+    texts = [record_text(firms.rows[row]) for row in np.flatnonzero(firms.alive).tolist()]
+    by_text, by_terms = dataclasses.replace(snapshot.lexicon), dataclasses.replace(snapshot.lexicon)
+    cut = [by_text.query(text) for text in texts]  # a copy keeps nothing asked of another
+    kept = [
+        by_terms.query(text, firms.queries.of(row))
+        for row, text in zip(np.flatnonzero(firms.alive).tolist(), texts, strict=True)
+    ]
+    for ours, theirs in zip(kept, cut, strict=True):
+        assert (ours.terms.tobytes(), ours.weights.tobytes()) == (
+            theirs.terms.tobytes(),
+            theirs.weights.tobytes(),
+        )
