@@ -491,9 +491,19 @@ class _Explainer:
     ) -> Match:
         """One result with its reasons (`ranked`: the reason makers by the result's contributions), unless
         the request asks for none."""
-        reasons = (
-            self._reasons(item, contributions, values, shared, dense, ranked) if self.request.reasons else []
-        )
+        reasons: list[str] = []
+        if self.request.reasons:
+            firm, offer = self.request.direction.sides(self.query.record, item)
+            peers = 0
+            if shared.code and isinstance(offer, BuildingRecord):
+                district = DISTRICT_ROW[offer.district]
+                peers = int(self.snapshot.district_peers[district, INDUSTRY_CODES.index(shared.code)])
+            assert isinstance(firm, EnterpriseRecord)
+            assert isinstance(offer, BuildingRecord | ScenarioRecord)
+            facts = explain.PairFacts(
+                firm, offer, values, contributions, shared, dense, peers, self.request.today
+            )
+            reasons = explain.reasons(facts, ranked, self.makers, self.fallbacks)
         assert isinstance(item, BuildingRecord | EnterpriseRecord | ScenarioRecord)
         name = item.title if isinstance(item, ScenarioRecord) else item.name
         item_district = None if isinstance(item, EnterpriseRecord) else item.district
@@ -507,29 +517,6 @@ class _Explainer:
             str(item_district) if item_district else None,
             item,
         )
-
-    def _reasons(
-        self,
-        item: CatalogueRecord,
-        contributions: dict[str, float],
-        values: dict[str, float],
-        shared: explain.SharedIndustry,
-        dense: float,
-        ranked: list[str],
-    ) -> list[str]:
-        """The reasons of one result, in Chinese."""
-        direction = self.request.direction
-        firm, offer = direction.sides(self.query.record, item)
-        peers = 0
-        if shared.code and isinstance(offer, BuildingRecord):
-            district = DISTRICT_ROW[offer.district]
-            peers = int(self.snapshot.district_peers[district, INDUSTRY_CODES.index(shared.code)])
-        assert isinstance(firm, EnterpriseRecord)
-        assert isinstance(offer, BuildingRecord | ScenarioRecord)
-        facts = explain.PairFacts(
-            firm, offer, values, contributions, shared, dense, peers, self.request.today
-        )
-        return explain.reasons(facts, ranked, self.makers, self.fallbacks)
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,22 @@ def _capacity(picks: list[int]) -> tuple[dict[str, float], set[str]]:
     return taken, {firms[pick % len(firms)].id for pick in picks[1:]}
 
 
+def _written(sequence: list[Write]) -> tuple[Recommender, dict[RecordKind, dict[str, CatalogueRecord]]]:
+    """The starting catalogue loaded, then the writes applied; with what it should hold."""
+    # Tiny thresholds, so that segment merges and compactions happen within a few writes.
+    with (
+        patch.object(store, "RECENT_ROWS", 5),
+        patch.object(store, "DEAD_MIN", 2),
+        patch.object(store, "DEAD_SHARE", 4),
+    ):
+        catalogue: dict[RecordKind, list[CatalogueRecord]] = {kind: list(START[kind]) for kind in KINDS}
+        recommender = Recommender(HashingEncoder(), today=TODAY).load(catalogue)
+        state = {kind: {record.id: record for record in records} for kind, records in catalogue.items()}
+        for write in sequence:
+            _apply(recommender, state, write)
+    return recommender, state
+
+
 def _answers(recommender: Recommender, firms: Sequence[CatalogueRecord]) -> list[object]:
     """Everything the four directions answer, for a sample of queries."""
     answers: list[object] = []
@@ -113,17 +129,7 @@ def _answers(recommender: Recommender, firms: Sequence[CatalogueRecord]) -> list
 @settings(max_examples=25, deadline=None)
 @given(writes)
 def test_any_sequence_of_writes_equals_a_fresh_load(sequence: list[Write]) -> None:
-    # Tiny thresholds, so that segment merges and compactions happen within a few writes.
-    with (
-        patch.object(store, "RECENT_ROWS", 5),
-        patch.object(store, "DEAD_MIN", 2),
-        patch.object(store, "DEAD_SHARE", 4),
-    ):
-        catalogue: dict[RecordKind, list[CatalogueRecord]] = {kind: list(START[kind]) for kind in KINDS}
-        recommender = Recommender(HashingEncoder(), today=TODAY).load(catalogue)
-        state = {kind: {record.id: record for record in records} for kind, records in catalogue.items()}
-        for write in sequence:
-            _apply(recommender, state, write)
+    recommender, state = _written(sequence)
     fresh = Recommender(HashingEncoder(), today=TODAY)
     fresh.set_capacity(recommender.taken, recommender.placed)
     fresh.load({kind: list(state[kind].values()) for kind in KINDS})
@@ -177,16 +183,7 @@ def test_removing_everything_leaves_empty_answers(kind: RecordKind) -> None:
 def test_a_stored_firm_keeps_its_texts_query_through_any_writes(sequence: list[Write]) -> None:
     """Firms keep their text's terms (`ItemTable.queries`): the query made of them equals the query of the
     text, bit for bit, whatever writes, segment merges and compactions came between."""
-    with (
-        patch.object(store, "RECENT_ROWS", 5),
-        patch.object(store, "DEAD_MIN", 2),
-        patch.object(store, "DEAD_SHARE", 4),
-    ):
-        catalogue: dict[RecordKind, list[CatalogueRecord]] = {kind: list(START[kind]) for kind in KINDS}
-        recommender = Recommender(HashingEncoder(), today=TODAY).load(catalogue)
-        state = {kind: {record.id: record for record in records} for kind, records in catalogue.items()}
-        for write in sequence:
-            _apply(recommender, state, write)
+    recommender, _ = _written(sequence)
     snapshot = recommender._snapshot
     firms = snapshot.tables["enterprises"]
     assert firms.queries is not None
