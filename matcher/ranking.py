@@ -340,7 +340,7 @@ def _largest(values: np.ndarray, n: int) -> np.ndarray:
 
 def _dense_at(table: ItemTable, vector: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """Exact dense similarities [m] of some rows."""
-    return inner_products(table.vectors[rows], vector)
+    return inner_products(table.vectors, vector, rows)
 
 
 def _candidates(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from matcher.store import inner_products
+from matcher.store import GATHER_ROWS, inner_products
 
 
 def _at_offset(array: np.ndarray, offset: int) -> np.ndarray:
@@ -32,3 +32,15 @@ def test_a_rows_product_does_not_depend_on_where_it_lies() -> None:
         assert np.array_equal(inner_products(moved[999:1001], moved_query), reference[999:1001])  # a slice
         reversed_rows = np.ascontiguousarray(moved[::-1])
         assert np.array_equal(inner_products(reversed_rows, moved_query)[::-1], reference)
+
+
+def test_products_of_some_rows_equal_the_whole_tables_at_those_rows() -> None:
+    rng = np.random.default_rng(4)
+    vectors = rng.standard_normal((6_000, 384)).astype(np.float32)
+    query = rng.standard_normal(384).astype(np.float32)
+    reference = inner_products(vectors, query)
+    for count in (0, 1, GATHER_ROWS, 2 * GATHER_ROWS + 7, 6_000):  # none, one gather, past its seams, all
+        rows = rng.permutation(len(vectors))[:count]
+        products = inner_products(vectors, query, rows)
+        assert products.dtype == np.float32
+        assert np.array_equal(products, reference[rows])
