@@ -296,12 +296,23 @@ def _check_share(share: float, firm: np.ndarray, group: np.ndarray) -> None:
     matched = int((maximum_bipartite_matching(graph, perm_type="column") >= 0).sum())
     if share * matched >= 1 - 1e-9:
         return
-    least = _share_text(math.ceil(100 / matched - 1e-9) / 100)
     if matched == groups:
-        reason = f"区域上限 {_share_text(share)} × 可分配区数 {groups} < 1"
-    else:
-        reason = (
-            f"区域上限 {_share_text(share)} 要求至少 {math.ceil(1 / share - 1e-9)} 个区各分到一家不同的企业，"
-            f"候选楼宇虽分布在 {groups} 个区，企业最多只能分到其中 {matched} 个区"
-        )
-    raise Infeasible(f"{reason}：除全部不分配外无解；上限至少应为 {least}")
+        raise _no_answer(f"区域上限 {_share_text(share)} × 可分配区数 {groups} < 1", matched)
+    raise _no_answer(
+        f"区域上限 {_share_text(share)} 要求至少 {math.ceil(1 / share - 1e-9)} 个区各分到一家不同的企业，"
+        f"候选楼宇虽分布在 {groups} 个区，企业最多只能分到其中 {matched} 个区",
+        matched,
+    )
+
+
+def check_share_reachable(share: float, districts: int) -> None:
+    """Infeasible before any candidate is known: an answer reaches at most `districts` districts, so a share
+    below 1 / districts leaves no assignment but the empty one, whatever the candidates (`_check_share`)."""
+    if share * districts < 1 - 1e-9:
+        raise _no_answer(f"区域上限 {_share_text(share)} × 可分配区数最多 {districts} < 1", districts)
+
+
+def _no_answer(reason: str, districts: int) -> Infeasible:
+    """The refusal of a share that allows only the empty answer when firms reach at most `districts`."""
+    least = _share_text(math.ceil(100 / districts - 1e-9) / 100)
+    return Infeasible(f"{reason}：除全部不分配外无解；上限至少应为 {least}")

@@ -42,6 +42,7 @@ from matcher.allocation import (
     Invitation,
     InvitationProblem,
     allocate,
+    check_share_reachable,
     invite,
 )
 from matcher.directions import DIRECTIONS, for_firm
@@ -152,14 +153,19 @@ class AllocationOut(BaseModel):
 # ---- inputs --------------------------------------------------------------------------------
 
 
-def check_share(share: float | None, actor: Actor) -> None:
-    """Only an administrator sets a district share, and it lies in (0, 1]."""
+def check_share(share: float | None, actor: Actor, district: District | None) -> None:
+    """Only an administrator sets a district share; it lies in (0, 1], and at least 1 / the districts an
+    answer can reach (one when limited to a district), which no candidate needs computing to tell."""
     if share is None:
         return
     if actor.role != Role.admin:
         raise Forbidden(f"只有管理员可以设置单区分配占比上限（{SHARE_FIELD}）")
     if not 0 < share <= 1:
         raise Refused(f"单区分配占比上限应大于 0 且不超过 1（如 0.3），实际为 {share:g}", SHARE_FIELD)
+    try:
+        check_share_reachable(share, 1 if district else len(District))
+    except Infeasible as infeasible:
+        raise Refused(str(infeasible), SHARE_FIELD) from None
 
 
 @dataclass(frozen=True)
@@ -362,7 +368,7 @@ def _suggest(
     state: AppState, session: Session, actor: Actor, district: District | None, share: float | None
 ) -> Suggestion:
     """Catch up with writes saved elsewhere, then the kept or a freshly solved allocation."""
-    check_share(share, actor)
+    check_share(share, actor, district)
     used = matching.catch_up(state=state, session=session)
     recommender = state.recommender
     today = recommender.day()  # the day the recommender judges deadlines on

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from fastapi import FastAPI
@@ -203,6 +204,22 @@ def test_a_bad_share_is_a_422_naming_the_field(api: Api, share: str) -> None:
     answer = api.client.get(URL, params={"max_district_share": share}, headers=api.admin)
     assert answer.status_code == 422, answer.text
     assert [error["field"] for error in answer.json()["errors"]] == ["max_district_share"]
+
+
+@pytest.mark.parametrize(
+    ("params", "least"),
+    [({"max_district_share": 0.05}, "0.09"), ({"max_district_share": 0.5, "district": "渝中区"}, "1.00")],
+)
+def test_a_share_no_answer_can_meet_is_refused_before_any_candidate_is_matched(
+    api: Api, params: dict[str, Any], least: str
+) -> None:
+    # 12 districts (one when limited to one): a share below 1 / 12 (below 1) leaves only the empty answer.
+    with patch("api.services.allocation.candidates", side_effect=AssertionError("candidates matched")):
+        answer = api.client.get(URL, params=params, headers=api.admin)
+    assert answer.status_code == 422, answer.text
+    errors = answer.json()["errors"]
+    assert [error["field"] for error in errors] == ["max_district_share"]
+    assert errors[0]["message"].endswith(f"上限至少应为 {least}")
 
 
 def test_an_infeasible_share_is_a_422_saying_what_would_make_it_feasible(api: Api) -> None:
