@@ -13,7 +13,7 @@ export OMP_NUM_THREADS ?= 2
 	bench bench-results bench-match bench-encoding bench-import bench-pages bench-pages-quick wrk load soak bench-memory \
 	bench-allocation bench-learning bench-industry bench-http bench-cold-start bench-million bench-large clean
 
-# The project's own modules compiled ahead: where PYTHONDONTWRITEBYTECODE is set (as on our CI machines), every
+# The project's own modules compiled ahead: where PYTHONDONTWRITEBYTECODE is set (as on our dev machine), every
 # process would otherwise compile them again on import (0.22 s of each server process's start, measured).
 PACKAGES := api matcher models migrations demo tools
 install: $(STAMP) $(MODEL)
